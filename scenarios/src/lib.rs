@@ -38,3 +38,6 @@ pub(crate) fn plain_lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuar
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+#[cfg(test)]
+mod tests;

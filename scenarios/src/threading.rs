@@ -516,7 +516,12 @@ impl Thread {
         self._started.set();
         let target = plain_lock(&self._target).take();
         if let Some(target) = target {
-            target();
+            // A panic ends the thread like an uncaught exception ends a Python thread: it is
+            // reported, and the thread still gives up the GIL below, so the others go on.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(target));
+            if outcome.is_err() {
+                crate::sys::stderr.write(&format!("Exception in thread {}\n", self._name));
+            }
         }
         self._is_stopped.store(true, SeqCst);
         // Like CPython, the thread state's lock is released after the GIL is given up.
