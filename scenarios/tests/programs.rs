@@ -623,3 +623,62 @@ fn harness_kills_a_hung_group_and_leaves_nothing() {
         "{outcome:?}"
     );
 }
+
+/// The breakpoint markers a walkthrough may name: each program's Rust binary and Python twin
+/// carry the same set, and no name twice.
+#[test]
+fn markers_agree_between_rust_and_python() {
+    fn markers(path: &std::path::Path, comment: &str) -> Vec<String> {
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let mut names = Vec::new();
+        for line in text.lines() {
+            // Markers live in a trailing comment: `// @bp a @bp b` or `# @bp a @bp b`.
+            let Some(at) = line.find(&format!("{comment} @bp ")) else {
+                continue;
+            };
+            names.extend(
+                line[at..]
+                    .split("@bp ")
+                    .skip(1)
+                    .map(|s| s.trim().to_string()),
+            );
+        }
+        names
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for name in PROGRAMS {
+        let rust = markers(&root.join("src/bin").join(format!("{name}.rs")), "//");
+        let python = markers(&twin(name), "#");
+        let mut unique = python.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            python.len(),
+            "{name}.py repeats a marker: {python:?}"
+        );
+        assert!(!python.is_empty(), "{name}.py has no markers");
+        let mut rust_sorted = rust.clone();
+        rust_sorted.sort();
+        assert_eq!(
+            rust_sorted, unique,
+            "{name}: markers differ between Rust and Python"
+        );
+    }
+}
+
+const PROGRAMS: [&str; 12] = [
+    "no_deadlock",
+    "sometimes_deadlock",
+    "always_deadlock",
+    "discourage_deadlock",
+    "force_deadlock",
+    "unswallow_runtimeerror",
+    "context_manager",
+    "solution1_max_workers",
+    "solution2_processpool",
+    "solution3_externalqueue",
+    "solution4_timeout",
+    "pep3148_mutual",
+];
