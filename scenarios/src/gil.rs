@@ -15,7 +15,7 @@
 #![allow(non_upper_case_globals)]
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
@@ -26,16 +26,17 @@ use crate::plain_lock;
 pub const SWITCH_INTERVAL: Duration = Duration::from_millis(5);
 
 /// `struct _gil_runtime_state`. The atomics are written under `mutex`; they are atomics only so
-/// that a debugger (and `holds`) can read them at any time.
+/// that a debugger (and `holds`) can read them at any time. They are `usize`, not `u64`:
+/// LLDB 22 cannot parse the debug info of `AtomicU64`'s inner cell, but reads `AtomicUsize`.
 pub struct GilRuntimeState {
     /// 1 while some thread holds the GIL.
     pub locked: AtomicBool,
     /// Ident (OS thread id) of the holder, 0 when nobody holds it.
-    pub holder: AtomicU64,
+    pub holder: AtomicUsize,
     /// Ident of the last thread that took the GIL; FORCE_SWITCHING waits for it to change.
-    pub last_holder: AtomicU64,
+    pub last_holder: AtomicUsize,
     /// Counts the times the GIL changed hands.
-    pub switch_number: AtomicU64,
+    pub switch_number: AtomicUsize,
     /// Set by a waiter whose switch interval ran out; the holder drops the GIL at its next tick.
     pub gil_drop_request: AtomicBool,
     /// 0 not decided yet, 1 GIL on, 2 free-threaded (`PYTHON_GIL=0`).
@@ -50,9 +51,9 @@ pub struct GilRuntimeState {
 /// The one interpreter lock of the process (`_PyRuntime.ceval.gil`).
 pub static _gil: GilRuntimeState = GilRuntimeState {
     locked: AtomicBool::new(false),
-    holder: AtomicU64::new(0),
-    last_holder: AtomicU64::new(0),
-    switch_number: AtomicU64::new(0),
+    holder: AtomicUsize::new(0),
+    last_holder: AtomicUsize::new(0),
+    switch_number: AtomicUsize::new(0),
     gil_drop_request: AtomicBool::new(false),
     mode: AtomicU8::new(0),
     mutex: Mutex::new(()),
@@ -111,7 +112,7 @@ pub fn acquire() {
     if !enabled() || holds() {
         return;
     }
-    let me = ident();
+    let me = ident() as usize;
     let mut guard = plain_lock(&_gil.mutex);
     while _gil.locked.load(SeqCst) {
         let saved_switchnum = _gil.switch_number.load(SeqCst);
@@ -148,7 +149,7 @@ pub fn release() {
     if !enabled() || !holds() {
         return;
     }
-    let me = ident();
+    let me = ident() as usize;
     HOLDS.with(|h| h.set(false));
     let mut guard = plain_lock(&_gil.mutex);
     _gil.locked.store(false, SeqCst);

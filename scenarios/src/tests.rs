@@ -210,7 +210,7 @@ fn a_blocking_wait_lets_another_thread_take_the_gil() {
     });
     let (e, held) = (event.clone(), setter_held_gil.clone());
     let setter = Thread::new("setter".into(), None, false, move || {
-        let me = threading::get_ident();
+        let me = threading::get_ident() as usize;
         held.store(
             !gil::enabled() || gil::_gil.holder.load(SeqCst) == me,
             SeqCst,

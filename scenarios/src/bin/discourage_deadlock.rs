@@ -7,8 +7,9 @@ use scenarios::prelude::*;
 
 fn wait_on_future(executor: &ThreadPoolExecutor) -> PyResult<()> {
     let f = executor.submit(|| pow(5, 2))?; // @bp inner-submit
-                                            // This will never complete because there is only one worker thread and
-                                            // it is executing this function.
+
+    // This will never complete because there is only one worker thread and
+    // it is executing this function.
     print(f.result(None)?); // @bp inner-result
     Ok(())
 }

@@ -6,7 +6,8 @@ use scenarios::prelude::*;
 fn wait_on_future(executor: &ThreadPoolExecutor) -> PyResult<()> {
     print("Running wait_on_future"); // @bp wait-on-future
     let f = executor.submit(|| pow(5, 2))?; // @bp inner-submit
-                                            // The second worker thread runs pow while this one waits.
+
+    // The second worker thread runs pow while this one waits.
     print(f.result(None)?); // @bp inner-result
     Ok(())
 }

@@ -9,7 +9,8 @@ fn wait_on_future(
     result_queue: &Queue<Future<i64>>,
 ) -> PyResult<()> {
     let f = executor.submit(|| pow(5, 2))?; // @bp inner-submit
-                                            // Put the Future object in the queue
+
+    // Put the Future object in the queue
     result_queue.put(f); // @bp queue-put
     Ok(())
 }
@@ -22,7 +23,8 @@ fn main() {
         ThreadPoolExecutor::with(1, |executor| { // @bp with-enter
             let (e, q) = (executor.clone(), result_queue.clone());
             executor.submit(move || wait_on_future(&e, &q))?; // @bp outer-submit
-                                                              // Retrieve result in the main thread
+
+            // Retrieve result in the main thread
             let future = result_queue.get(true, None)?; // @bp queue-get
             print(future.result(None)?); // @bp main-result @bp main-end
             Ok(())

@@ -8,8 +8,9 @@ use scenarios::prelude::*;
 fn wait_on_future(executor: &ThreadPoolExecutor) -> PyResult<()> {
     print("Running wait_on_future"); // @bp wait-on-future
     let f = executor.submit(|| pow(5, 2))?; // @bp inner-submit
-                                            // This will never complete because there is only one worker thread and
-                                            // it is executing this function.
+
+    // This will never complete because there is only one worker thread and
+    // it is executing this function.
     print(f.result(None)?); // @bp inner-result
     Ok(())
 }
