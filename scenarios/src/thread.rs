@@ -7,7 +7,7 @@
 
 #![allow(non_upper_case_globals)]
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, Once, Weak};
 use std::time::Duration;
 
@@ -36,6 +36,11 @@ pub static _global_shutdown_lock: Lock = Lock::new();
 pub static _threads_queues: Mutex<Vec<(Thread, WorkQueue)>> = Mutex::new(Vec::new());
 /// `len(_threads_queues)`, mirrored as a plain integer for debuggers.
 pub static _threads_queues_len: AtomicUsize = AtomicUsize::new(0);
+/// The queue of the worker registered last, for debuggers: LLDB cannot index a `Vec`, but it
+/// follows this pointer (`scenarios::thread::_threads_queues_last.p.value->_qsize.v.value`).
+/// It stays valid because the registry keeps every queue alive until the process exits.
+pub static _threads_queues_last: AtomicPtr<SimpleQueue<Option<Box<dyn WorkItem>>>> =
+    AtomicPtr::new(std::ptr::null_mut());
 
 /// `threading._register_atexit(_python_exit)` runs when thread.py is imported; the port
 /// registers on first use of the module.
@@ -258,6 +263,7 @@ impl ThreadPoolExecutor {
             let mut registry = plain_lock(&_threads_queues);
             registry.push((t, self._work_queue.clone()));
             _threads_queues_len.store(registry.len(), SeqCst);
+            _threads_queues_last.store(Arc::as_ptr(&self._work_queue).cast_mut(), SeqCst);
         }
         Ok(())
     }
