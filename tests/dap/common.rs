@@ -79,11 +79,11 @@ pub fn assert_all_gone(pids: &[u32]) {
 }
 
 /// Fails if a process whose command line contains `needle` still runs.
-pub fn assert_none_running(needle: &str) {
+pub fn assert_none_running(needle: &str, report: &dapwalk::session::Teardown) {
     let alive: Vec<String> = procs::table()
         .into_iter()
         .filter(|p| p.state != 'Z' && p.cmdline.contains(needle))
-        .map(|p| format!("{} {}", p.pid, p.cmdline))
+        .map(|p| format!("{} (parent {}, state {}) {}", p.pid, p.ppid, p.state, p.cmdline))
         .collect();
-    assert!(alive.is_empty(), "still running: {alive:?}");
+    assert!(alive.is_empty(), "still running: {alive:?}; teardown: {report:?}");
 }
