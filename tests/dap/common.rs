@@ -83,7 +83,15 @@ pub fn assert_none_running(needle: &str, report: &dapwalk::session::Teardown) {
     let alive: Vec<String> = procs::table()
         .into_iter()
         .filter(|p| p.state != 'Z' && p.cmdline.contains(needle))
-        .map(|p| format!("{} (parent {}, state {}) {}", p.pid, p.ppid, p.state, p.cmdline))
+        .map(|p| {
+            format!(
+                "{} (parent {}, state {}) {}",
+                p.pid, p.ppid, p.state, p.cmdline
+            )
+        })
         .collect();
-    assert!(alive.is_empty(), "still running: {alive:?}; teardown: {report:?}");
+    assert!(
+        alive.is_empty(),
+        "still running: {alive:?}; teardown: {report:?}"
+    );
 }
