@@ -116,6 +116,9 @@ pub struct FrameSource {
     pub name: Option<String>,
     pub path: Option<String>,
     pub source_reference: Option<i64>,
+    /// lldb-dap marks sources without a file (`module`symbol` pseudo-paths) `deemphasize`.
+    /// Kept as text: the `dap` crate's enum spells it `deEmphasize` and would reject it.
+    pub presentation_hint: Option<String>,
 }
 
 /// A stack frame. Parsed leniently: adapters add fields, and CodeLLDB's disassembly frames
@@ -147,7 +150,17 @@ impl Frame {
         if matches!(self.presentation_hint.as_deref(), Some("subtle" | "label")) {
             return false;
         }
-        let Some(path) = self.path() else {
+        let Some(source) = &self.source else {
+            return false;
+        };
+        // A source the adapter serves itself (disassembly, `module`symbol`) is no file of
+        // the program's.
+        if source.source_reference.unwrap_or(0) > 0
+            || source.presentation_hint.as_deref() == Some("deemphasize")
+        {
+            return false;
+        }
+        let Some(path) = source.path.as_deref() else {
             return false;
         };
         let system = [
@@ -159,7 +172,7 @@ impl Frame {
             "/site-packages/",
             "<frozen",
         ];
-        path.starts_with('/') && !system.iter().any(|s| path.contains(s))
+        path.starts_with('/') && !path.contains('`') && !system.iter().any(|s| path.contains(s))
     }
 }
 
