@@ -195,7 +195,7 @@ impl Adapter {
 pub enum AdapterError {
     #[error("{kind} not found (looked at {looked}); to install: {hint}", kind = .kind.name(), hint = .kind.install_hint())]
     NotFound { kind: AdapterKind, looked: String },
-    #[error("{path} is not a usable {kind}: {reason}", path = .path.display(), kind = .kind.name())]
+    #[error("{path} is not a usable {kind}: {reason}; to install: {hint}", path = .path.display(), kind = .kind.name(), hint = .kind.install_hint())]
     Unusable {
         kind: AdapterKind,
         path: PathBuf,
@@ -286,4 +286,66 @@ mod tests {
         assert_eq!(strip_rust_hash("main::{closure#1}"), "main::{closure#1}");
         assert_eq!(strip_rust_hash("a::hello"), "a::hello");
     }
+}
+
+/// Explicit adapter paths given on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Explicit {
+    pub lldb_dap: Option<PathBuf>,
+    pub codelldb: Option<PathBuf>,
+    pub python: Option<PathBuf>,
+}
+
+/// One adapter's discovery result.
+#[derive(Debug)]
+pub struct AdapterStatus {
+    pub kind: AdapterKind,
+    pub found: Result<Adapter, AdapterError>,
+}
+
+/// Looks for every adapter.
+pub fn survey(project: &Path, explicit: &Explicit) -> Vec<AdapterStatus> {
+    AdapterKind::ALL
+        .iter()
+        .map(|&kind| {
+            let path = match kind {
+                AdapterKind::LldbDap => explicit.lldb_dap.as_deref(),
+                AdapterKind::CodeLldb => explicit.codelldb.as_deref(),
+                AdapterKind::Debugpy => explicit.python.as_deref(),
+            };
+            AdapterStatus {
+                kind,
+                found: Adapter::discover(kind, path, project),
+            }
+        })
+        .collect()
+}
+
+/// Writes the survey as a table: each adapter found with its version and path, and for
+/// each missing one what to install.
+pub fn render_survey(
+    statuses: &[AdapterStatus],
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    for s in statuses {
+        match &s.found {
+            Ok(a) => {
+                let mut line = format!(
+                    "{:<9} {:<26} {}",
+                    s.kind.name(),
+                    a.version.as_deref().unwrap_or("version unknown"),
+                    a.program.display()
+                );
+                if !a.args.is_empty() {
+                    line.push(' ');
+                    line.push_str(&a.args.join(" "));
+                }
+                writeln!(out, "{line}")?;
+            }
+            Err(e) => {
+                writeln!(out, "{:<9} {:<26} {e}", s.kind.name(), "missing")?;
+            }
+        }
+    }
+    Ok(())
 }

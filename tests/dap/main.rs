@@ -2,6 +2,7 @@
 //! replays of recorded CodeLLDB and lldb-dap sessions, and real lldb-dap and debugpy
 //! sessions on the scenario programs.
 
+mod cli;
 mod common;
 mod fake;
 mod faults;

@@ -56,8 +56,13 @@ async fn replay(kind: AdapterKind, name: &str, mode: &str, bps: Breakpoints) -> 
         .expect("replayed handshake")
 }
 
-/// The user frames of a thread as (function, file, line).
-fn user_frames(report: &ThreadReport) -> Vec<(String, String, i64)> {
+/// User frames as (function, file, line).
+type UserFrames = Vec<(String, String, i64)>;
+/// Each thread's name with its user frames.
+type ThreadFrames = Vec<(String, UserFrames)>;
+
+/// The user frames of a thread.
+fn user_frames(report: &ThreadReport) -> UserFrames {
     report
         .frames
         .iter()
@@ -76,7 +81,7 @@ fn user_frames(report: &ThreadReport) -> Vec<(String, String, i64)> {
 struct Inspection {
     first_stop: (String, String, String, i64),
     threads: Vec<String>,
-    user_frames: Vec<(String, Vec<(String, String, i64)>)>,
+    user_frames: ThreadFrames,
     locals: Vec<String>,
     watches: Vec<String>,
     breakpoint_stops: Vec<(String, i64)>,
@@ -231,13 +236,7 @@ async fn a_stop_with_inspection_reads_the_same_from_both_dialects() {
     assert_eq!(codelldb.exit_code, lldb_dap.exit_code);
 }
 
-async fn paused_deadlock(
-    kind: AdapterKind,
-) -> (
-    String,
-    Option<String>,
-    Vec<(String, Vec<(String, String, i64)>)>,
-) {
+async fn paused_deadlock(kind: AdapterKind) -> (String, Option<String>, ThreadFrames) {
     let mut s = replay(kind, "deadlock-pause", "deadlock", Breakpoints::default()).await;
     // Linux: the main thread's id is the pid, known from the `process` event (lldb-dap)
     // or the console text (CodeLLDB).
