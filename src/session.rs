@@ -979,6 +979,20 @@ impl Drop for Session {
     }
 }
 
+/// The user pressed Ctrl-C.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
+
+/// Runs `work` until it finishes or Ctrl-C arrives. On Ctrl-C the future is dropped, and
+/// with it every [`Session`] it holds, whose `Drop` kills adapter, helpers and debuggee.
+pub async fn until_ctrl_c<F: std::future::Future>(work: F) -> Result<F::Output, Interrupted> {
+    tokio::select! {
+        out = work => Ok(out),
+        _ = tokio::signal::ctrl_c() => Err(Interrupted),
+    }
+}
+
 fn parse_breakpoints(body: &Value) -> Vec<BreakpointResult> {
     body["breakpoints"]
         .as_array()

@@ -79,6 +79,29 @@ async fn break_inspect_step_and_leave_nothing_behind() {
         .await
         .expect("a struct field through the Arc");
     assert_eq!(field.result, "1");
+    // The project's formatters: a String reads as text, an Arc as its counts, a Mutex as
+    // its state (rustc's own formatters are not loaded, so nothing can hang on them).
+    let prefix = s
+        .evaluate(
+            "executor->__0.ptr.pointer->data._thread_name_prefix",
+            Some(top.id),
+        )
+        .await
+        .expect("a String field");
+    assert_eq!(prefix.result, "\"ThreadPoolExecutor-0\"");
+    let arc = s
+        .evaluate("executor->__0", Some(top.id))
+        .await
+        .expect("an Arc");
+    assert!(arc.result.starts_with("strong="), "{arc:?}");
+    let queues = s
+        .read_global("scenarios::thread::_threads_queues", Some(top.id))
+        .await
+        .expect("a Mutex global");
+    assert!(
+        queues.result == "locked" || queues.result == "unlocked",
+        "{queues:?}"
+    );
     let shutdown = s
         .read_atomic_bool("scenarios::thread::_shutdown", Some(top.id))
         .await
