@@ -106,8 +106,9 @@ pub fn _worker(executor_reference: Weak<ExecutorState>, work_queue: WorkQueue) {
         let work_item = work_queue.get(); // @bp worker-get
         if let Some(work_item) = work_item {
             work_item.run(); // @bp worker-run
-                             // The work item (and what its call captured) is gone here, like `del work_item`.
-                             // Attempt to increment idle count.
+
+            // The work item (and what its call captured) is gone here, like `del work_item`.
+            // Attempt to increment idle count.
             if let Some(executor) = executor_reference.upgrade() {
                 executor._idle_semaphore.release(1);
             }
