@@ -73,7 +73,7 @@ impl Default for Timeouts {
         Timeouts {
             request: Duration::from_secs(10),
             launch: Duration::from_secs(30),
-            stop_tail: Duration::from_millis(150),
+            stop_tail: Duration::from_millis(50),
             pause: Duration::from_secs(3),
             teardown: Duration::from_secs(3),
         }
@@ -268,7 +268,8 @@ pub enum StepKind {
 }
 
 impl StepKind {
-    fn command(self) -> &'static str {
+    /// The DAP request that performs this step.
+    pub fn command(self) -> &'static str {
         match self {
             StepKind::Over => "next",
             StepKind::In => "stepIn",
@@ -334,6 +335,8 @@ pub struct Session {
     pub output: String,
     /// The debuggee's stdout as relayed by the adapter.
     pub stdout: String,
+    /// The debuggee's stderr as relayed by the adapter.
+    pub stderr: String,
     exit_code: Option<i64>,
     ended: bool,
     torn_down: bool,
@@ -462,6 +465,7 @@ impl Session {
             breakpoints: Vec::new(),
             output: String::new(),
             stdout: String::new(),
+            stderr: String::new(),
             exit_code: None,
             ended: false,
             torn_down: false,
@@ -561,6 +565,9 @@ impl Session {
             Event::Output { category, output } => {
                 if category == "stdout" {
                     self.stdout.push_str(output);
+                }
+                if category == "stderr" {
+                    self.stderr.push_str(output);
                 }
                 if category == "console" && self.debuggee_pid.is_none() {
                     // CodeLLDB sends no `process` event: its console names the pid.
@@ -868,6 +875,49 @@ impl Session {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Sends a resuming request (`continue`, `next`, `stepIn`, `stepOut`) for `thread_id`
+    /// without waiting for where it lands: the caller watches for the stop, the exit or a hang.
+    pub async fn resume(&mut self, command: &str, thread_id: i64) -> Result<(), SessionError> {
+        self.drain_stale_stops();
+        self.client
+            .request(command, Some(json!({ "threadId": thread_id })))
+            .await?;
+        Ok(())
+    }
+
+    /// Replaces the source breakpoints of one file (DAP `setBreakpoints` sets a file's whole
+    /// list at once).
+    pub async fn set_breakpoints(
+        &mut self,
+        path: &std::path::Path,
+        lines: &[i64],
+    ) -> Result<Vec<BreakpointResult>, SessionError> {
+        let a = json!({
+            "source": {
+                "name": path.file_name().map(|n| n.to_string_lossy().into_owned()),
+                "path": path.display().to_string(),
+            },
+            "breakpoints": lines.iter().map(|l| json!({ "line": l })).collect::<Vec<_>>(),
+        });
+        let body = self.client.request("setBreakpoints", Some(a)).await?;
+        Ok(parse_breakpoints(&body))
+    }
+
+    /// Replaces every function breakpoint.
+    pub async fn set_function_breakpoints(
+        &mut self,
+        names: &[String],
+    ) -> Result<Vec<BreakpointResult>, SessionError> {
+        let a = json!({
+            "breakpoints": names.iter().map(|n| json!({ "name": n })).collect::<Vec<_>>(),
+        });
+        let body = self
+            .client
+            .request("setFunctionBreakpoints", Some(a))
+            .await?;
+        Ok(parse_breakpoints(&body))
     }
 
     /// Pauses the program and returns the stop with the reason the adapter gave. `None`
