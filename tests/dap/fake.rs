@@ -27,6 +27,9 @@ pub enum Mode {
     Debuggee,
     /// Answer requests with a recorded session's responses and events.
     Replay(PathBuf),
+    /// Behave, and at launch send the reverse requests `runInTerminal` (a `sleep`) and
+    /// `startDebugging`; echo the client's answers as console output.
+    Reverse,
 }
 
 impl Mode {
@@ -37,6 +40,7 @@ impl Mode {
             Mode::SilentOn(c) => format!("silent:{c}"),
             Mode::Debuggee => "debuggee:".into(),
             Mode::Replay(p) => format!("replay:{}", p.display()),
+            Mode::Reverse => "reverse:".into(),
         }
     }
 
@@ -48,6 +52,7 @@ impl Mode {
             "silent" => Mode::SilentOn(arg.into()),
             "debuggee" => Mode::Debuggee,
             "replay" => Mode::Replay(arg.into()),
+            "reverse" => Mode::Reverse,
             _ => return None,
         })
     }
@@ -118,6 +123,15 @@ where
     let mut seq = 1000;
     let mut launch_seq = None;
     while let Ok(Some(req)) = reader.read().await {
+        if req["type"] == "response" {
+            seq += 1;
+            let echo = json!({"seq": seq, "type": "event", "event": "output",
+                "body": {"category": "console", "output": format!("reverse-response: {req}\n")}});
+            if write_message(&mut writer, &echo).await.is_err() {
+                return;
+            }
+            continue;
+        }
         let command = req["command"].as_str().unwrap_or_default().to_string();
         let req_seq = req["seq"].as_i64().unwrap_or_default();
         if let Some(replay) = replay.as_mut() {
@@ -173,6 +187,16 @@ where
                     seq += 1;
                     out.push(json!({"seq": seq, "type": "event", "event": "process", "body": {"name": "sleep", "systemProcessId": child.id(), "startMethod": "launch"}}));
                     std::mem::forget(child);
+                }
+                if let Mode::Reverse = mode {
+                    seq += 1;
+                    out.push(json!({"seq": seq, "type": "request", "command": "runInTerminal",
+                        "arguments": {"kind": "integrated", "cwd": "/", "args": ["sleep", "600"], "env": {"DAPWALK_FAKE": "1", "HOME": null}}}));
+                    seq += 1;
+                    out.push(
+                        json!({"seq": seq, "type": "request", "command": "startDebugging",
+                        "arguments": {"request": "launch", "configuration": {}}}),
+                    );
                 }
                 seq += 1;
                 // An event with an empty body and one nobody knows: both must be tolerated.

@@ -159,3 +159,46 @@ async fn in_memory_fake_tolerates_empty_bodies_and_unknown_events() {
     assert_eq!(threads[0].name, "main");
     s.end().await;
 }
+
+#[tokio::test]
+async fn reverse_requests_run_in_terminal_for_real_and_refuse_child_sessions() {
+    let mut s = start(Mode::Reverse).await;
+    // The answers come back as console output once the handshake is over.
+    let _ = s.threads().await.expect("threads");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while s.output.matches("reverse-response").count() < 2 && std::time::Instant::now() < deadline {
+        let _ = s.wait_for_stop(Duration::from_millis(100)).await;
+    }
+    let answers: Vec<serde_json::Value> = s
+        .output
+        .lines()
+        .filter_map(|l| l.strip_prefix("reverse-response: "))
+        .map(|j| serde_json::from_str(j).expect("json"))
+        .collect();
+    let run = answers
+        .iter()
+        .find(|a| a["command"] == "runInTerminal")
+        .expect("runInTerminal answered");
+    assert_eq!(run["success"], true, "{run}");
+    let pid = u32::try_from(run["body"]["processId"].as_u64().expect("a pid")).expect("pid");
+    assert!(procs::alive(pid));
+    assert!(procs::info(pid)
+        .expect("info")
+        .cmdline
+        .starts_with("sleep 600"));
+    let child = answers
+        .iter()
+        .find(|a| a["command"] == "startDebugging")
+        .expect("startDebugging answered");
+    assert_eq!(child["success"], false, "{child}");
+    assert!(
+        child["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("child debug sessions"),
+        "{child}"
+    );
+    let report = s.end().await;
+    assert!(report.pids.contains(&pid), "{report:?}");
+    assert_all_gone(&report.pids);
+}
