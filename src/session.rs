@@ -390,8 +390,9 @@ impl Session {
                 };
                 let (r, w) = stream.into_split();
                 let started = Client::start(r, w, timeouts.request);
-                // Keep stdin open for the adapter's lifetime: some exit when it closes.
-                std::mem::forget(stdin);
+                // Keep stdin open for the adapter's lifetime (some exit when it closes): the
+                // child keeps it, and teardown closes it.
+                child.stdin = stdin;
                 started
             }
             _ => {
@@ -978,6 +979,8 @@ impl Session {
         self.refresh_descendants();
         self.client.close();
         if let Some(child) = self.child.as_mut() {
+            // A TCP adapter's stdin is still ours: closing it is how it learns to exit.
+            drop(child.stdin.take());
             let _ = tokio::time::timeout(self.timeouts.teardown, child.wait()).await;
         }
         report.pids = self.known_pids.clone();
