@@ -5,7 +5,17 @@
 //! each debug adapter's discovery, launch arguments and quirks.
 
 pub mod adapters;
+pub mod bless;
+pub mod checks;
+pub mod cli;
 pub mod client;
+pub mod hang;
+pub mod lastrun;
+pub mod markdown;
 pub mod procs;
+pub mod report;
+pub mod runner;
 pub mod session;
 pub mod transport;
+pub mod walkthrough;
+pub mod watch;

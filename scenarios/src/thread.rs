@@ -260,7 +260,8 @@ impl ThreadPoolExecutor {
                 _worker(executor_reference, work_queue)
             });
             t.start()?;
-            plain_lock(&self._threads).push(t.clone());
+            // The new worker is running; this thread still holds both of submit's locks.
+            plain_lock(&self._threads).push(t.clone()); // @bp thread-started
             let mut registry = plain_lock(&_threads_queues);
             registry.push((t, self._work_queue.clone()));
             _threads_queues_len.store(registry.len(), SeqCst);

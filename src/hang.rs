@@ -1,0 +1,249 @@
+//! Telling a deadlock from a slow program, from the outside, in a fraction of a second.
+//!
+//! A step that resumes a deadlocking program never gets a `stopped` event. Waiting for a
+//! multi-second timeout would make every hang cost seconds and still guess. Instead the runner
+//! samples the debuggee's threads in `/proc/<pid>/task/*`: the program is hung when no thread
+//! can run again by itself — every thread is either blocked in a `futex` wait without a
+//! timeout (a lock, a condition variable, a join) or held stopped by the debugger — and that
+//! picture stays the same across consecutive samples. A thread in `nanosleep` or a timed wait
+//! will wake up, so a sleeping program is not hung.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// What one thread is doing, as far as deadlock detection cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThreadState {
+    /// Running or runnable.
+    Running,
+    /// Blocked in `futex` with no timeout: only another thread can wake it.
+    BlockedForever,
+    /// Blocked in something that ends by itself (sleep, timed wait) or in I/O.
+    Waiting,
+    /// Stopped by the debugger (ptrace stop) or by a signal.
+    Held,
+    /// Exited, or a zombie.
+    Gone,
+}
+
+/// x86-64 and aarch64 syscall numbers of `futex`.
+const FUTEX_NR: &[i64] = if cfg!(target_arch = "aarch64") {
+    &[98]
+} else {
+    &[202]
+};
+
+/// Classifies a thread from the texts of its `stat` and `syscall` files.
+pub fn classify(stat: &str, syscall: &str) -> ThreadState {
+    // `stat` is "pid (comm) S ...": the state follows the last ')' (comm may hold spaces or
+    // parentheses).
+    let state = stat
+        .rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().next())
+        .and_then(|s| s.chars().next());
+    match state {
+        Some('R') => ThreadState::Running,
+        Some('t' | 'T') => ThreadState::Held,
+        Some('Z' | 'X' | 'x') | None => ThreadState::Gone,
+        Some('S' | 'D' | 'I' | 'W' | 'P' | 'K') => {
+            // `syscall` is "nr arg1 arg2 arg3 arg4 arg5 arg6 sp pc", or "running", or "-1 sp pc"
+            // when blocked outside a syscall.
+            let mut f = syscall.split_whitespace();
+            let nr = f.next().and_then(|n| n.parse::<i64>().ok());
+            let args: Vec<u64> = f
+                .take(6)
+                .map(|a| u64::from_str_radix(a.trim_start_matches("0x"), 16).unwrap_or(1))
+                .collect();
+            match nr {
+                Some(n) if FUTEX_NR.contains(&n) => {
+                    // futex(uaddr, op, val, timeout, ...): a null timeout waits forever.
+                    if args.get(3).copied() == Some(0) {
+                        ThreadState::BlockedForever
+                    } else {
+                        ThreadState::Waiting
+                    }
+                }
+                _ => ThreadState::Waiting,
+            }
+        }
+        Some(_) => ThreadState::Waiting,
+    }
+}
+
+/// One look at every thread of a process: tid → state.
+pub type Sample = BTreeMap<u32, ThreadState>;
+
+/// Reads every thread of `pid`. `None` when the process is gone or unreadable.
+pub fn sample(pid: u32) -> Option<Sample> {
+    sample_in(Path::new("/proc"), pid)
+}
+
+fn sample_in(proc_root: &Path, pid: u32) -> Option<Sample> {
+    let task_dir = proc_root.join(pid.to_string()).join("task");
+    let mut out = Sample::new();
+    for entry in std::fs::read_dir(task_dir).ok()? {
+        let Ok(entry) = entry else { continue };
+        let Some(tid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let syscall = std::fs::read_to_string(entry.path().join("syscall")).unwrap_or_default();
+        out.insert(tid, classify(&stat, &syscall));
+    }
+    if out.is_empty() {
+        None
+    } else {
+        Some(out)
+    }
+}
+
+/// Whether a sample shows a program that cannot move by itself: at least one thread blocked
+/// forever, and every other thread blocked forever, held by the debugger, or gone.
+pub fn is_stuck(sample: &Sample) -> bool {
+    let live: Vec<ThreadState> = sample
+        .values()
+        .copied()
+        .filter(|s| *s != ThreadState::Gone)
+        .collect();
+    live.contains(&ThreadState::BlockedForever)
+        && live
+            .iter()
+            .all(|s| matches!(s, ThreadState::BlockedForever | ThreadState::Held))
+}
+
+/// Decides hangs from consecutive samples: stuck, with the same threads in the same states,
+/// `needed` times in a row.
+#[derive(Debug)]
+pub struct HangDetector {
+    needed: usize,
+    last: Option<Sample>,
+    streak: usize,
+}
+
+impl HangDetector {
+    pub fn new(needed: usize) -> HangDetector {
+        HangDetector {
+            needed: needed.max(1),
+            last: None,
+            streak: 0,
+        }
+    }
+
+    /// Feeds one sample; true once the program has looked stuck `needed` times in a row.
+    pub fn observe(&mut self, sample: Option<Sample>) -> bool {
+        match sample {
+            Some(s) if is_stuck(&s) => {
+                if self.last.as_ref() == Some(&s) {
+                    self.streak += 1;
+                } else {
+                    self.streak = 1;
+                }
+                self.last = Some(s);
+            }
+            _ => {
+                self.streak = 0;
+                self.last = None;
+            }
+        }
+        self.streak >= self.needed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FUTEX_FOREVER: &str = "202 0x55d0 0x89 0x0 0x0 0x0 0xffffffff 0x7ffd 0x7f12\n";
+    const FUTEX_TIMED: &str = "202 0x55d0 0x89 0x0 0x7ffd1000 0x0 0xffffffff 0x7ffd 0x7f12\n";
+    const NANOSLEEP: &str = "230 0x1 0x0 0x7ffd 0x7ffd 0x0 0x0 0x7ffd 0x7f12\n";
+
+    fn stat(state: char) -> String {
+        format!("4711 (TPExecutor-0 (x)) {state} 1 4711 4711 0 -1 4194368 120 0\n")
+    }
+
+    #[test]
+    fn classifies_threads() {
+        assert_eq!(
+            classify(&stat('S'), FUTEX_FOREVER),
+            ThreadState::BlockedForever
+        );
+        assert_eq!(classify(&stat('S'), FUTEX_TIMED), ThreadState::Waiting);
+        assert_eq!(classify(&stat('S'), NANOSLEEP), ThreadState::Waiting);
+        assert_eq!(classify(&stat('R'), "running\n"), ThreadState::Running);
+        assert_eq!(classify(&stat('t'), FUTEX_FOREVER), ThreadState::Held);
+        assert_eq!(classify(&stat('Z'), ""), ThreadState::Gone);
+        assert_eq!(classify("", ""), ThreadState::Gone);
+    }
+
+    fn s(states: &[ThreadState]) -> Sample {
+        states
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i as u32 + 1, *s))
+            .collect()
+    }
+
+    #[test]
+    fn stuck_needs_one_thread_blocked_forever_and_nobody_able_to_run() {
+        use ThreadState::*;
+        assert!(is_stuck(&s(&[BlockedForever, BlockedForever])));
+        assert!(is_stuck(&s(&[BlockedForever, Held])));
+        assert!(
+            !is_stuck(&s(&[Held, Held])),
+            "a stop in progress is not a hang"
+        );
+        assert!(
+            !is_stuck(&s(&[BlockedForever, Waiting])),
+            "a sleeper will wake up"
+        );
+        assert!(!is_stuck(&s(&[BlockedForever, Running])));
+    }
+
+    #[test]
+    fn a_hang_needs_the_same_picture_several_times() {
+        use ThreadState::*;
+        let mut d = HangDetector::new(3);
+        assert!(!d.observe(Some(s(&[BlockedForever, Running]))));
+        assert!(!d.observe(Some(s(&[BlockedForever, BlockedForever]))));
+        assert!(!d.observe(Some(s(&[BlockedForever, BlockedForever]))));
+        assert!(d.observe(Some(s(&[BlockedForever, BlockedForever]))));
+        assert!(!d.observe(None), "a process that went away is not hung");
+    }
+
+    #[test]
+    fn reads_a_real_process() {
+        // This test process itself: its threads are running or waiting, never all stuck.
+        let me = std::process::id();
+        let sample = sample(me).expect("own /proc entry");
+        assert!(sample.contains_key(&me));
+        assert!(!is_stuck(&sample));
+    }
+
+    #[test]
+    fn a_sleeping_process_is_not_stuck() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .expect("spawn sleep");
+        let pid = child.id();
+        let mut seen = None;
+        for _ in 0..100 {
+            seen = sample(pid);
+            if seen
+                .as_ref()
+                .is_some_and(|s| s.values().all(|t| *t == ThreadState::Waiting))
+            {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let seen = seen.expect("sampled");
+        assert!(!is_stuck(&seen), "{seen:?}");
+    }
+}

@@ -1,0 +1,395 @@
+//! Reports: the same results rendered for a person (with diffs), for tools (JSON lines) and
+//! for CI dashboards (JUnit XML). Renderers write to any `Write` and never run anything.
+
+use crate::runner::{Outcome, StepResult, WalkthroughResult};
+use serde_json::json;
+use std::io::{self, Write};
+use std::path::Path;
+
+/// Colours for a terminal, nothing otherwise.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn green(&self, t: &str) -> String {
+        self.paint("32", t)
+    }
+    fn red(&self, t: &str) -> String {
+        self.paint("31", t)
+    }
+    fn yellow(&self, t: &str) -> String {
+        self.paint("33", t)
+    }
+    fn dim(&self, t: &str) -> String {
+        self.paint("2", t)
+    }
+    fn bold(&self, t: &str) -> String {
+        self.paint("1", t)
+    }
+}
+
+/// Paths in reports are relative to the project when they can be.
+pub fn display_path(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// The human report of one walkthrough: a line per step, and for the step that departed the
+/// diff of expected against observed narrative.
+pub fn human(
+    out: &mut dyn Write,
+    r: &WalkthroughResult,
+    root: &Path,
+    style: Style,
+    verbose: bool,
+) -> io::Result<()> {
+    let path = display_path(&r.path, root);
+    let mark = match r.outcome {
+        Outcome::Passed => style.green("PASS"),
+        Outcome::Mismatch { .. } => style.red("FAIL"),
+        Outcome::Error { .. } => style.yellow("ERROR"),
+    };
+    writeln!(
+        out,
+        "{mark} {} {} {}",
+        style.bold(&path),
+        r.title,
+        style.dim(&format!(
+            "({}, {:.1}s)",
+            r.adapter.name(),
+            r.elapsed.as_secs_f64()
+        ))
+    )?;
+    for s in &r.steps {
+        let ok = s.verdict.passed();
+        if verbose || !ok {
+            let m = if ok {
+                style.green("ok")
+            } else {
+                style.red("departed")
+            };
+            writeln!(
+                out,
+                "  {m} step {} {:?} ({path}:{})",
+                s.index + 1,
+                s.title,
+                s.line
+            )?;
+        }
+        if verbose && ok {
+            for l in &s.verdict.observed {
+                writeln!(out, "       {}", style.dim(l))?;
+            }
+        }
+        if !ok {
+            let label = format!("expected ({path}:{})", s.line);
+            for l in s.verdict.diff(&label).lines() {
+                let painted = if l.starts_with('+') && !l.starts_with("+++") {
+                    style.green(l)
+                } else if l.starts_with('-') && !l.starts_with("---") {
+                    style.red(l)
+                } else {
+                    l.to_string()
+                };
+                writeln!(out, "    {painted}")?;
+            }
+            explain_observation(out, s, style)?;
+        }
+    }
+    if let Outcome::Error { step, message } = &r.outcome {
+        let at = step
+            .map(|i| format!(" at step {}", i + 1))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  {}{at}: {}",
+            style.yellow("could not play"),
+            indent(message, 4)
+        )?;
+    }
+    if !r.leftovers.is_empty() {
+        writeln!(
+            out,
+            "  {} processes still alive after teardown: {:?}",
+            style.red("leak:"),
+            r.leftovers
+        )?;
+    }
+    Ok(())
+}
+
+/// After a diff, where every thread actually was: the context a newcomer needs to read it.
+fn explain_observation(out: &mut dyn Write, s: &StepResult, style: Style) -> io::Result<()> {
+    if s.observation.threads.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "    {}", style.dim("where the threads were:"))?;
+    for t in &s.observation.threads {
+        let frames: Vec<&str> = t.user_frames().map(|f| f.name.as_str()).take(8).collect();
+        writeln!(
+            out,
+            "    {}",
+            style.dim(&format!("  {}: {}", t.name, frames.join(" <- ")))
+        )?;
+    }
+    Ok(())
+}
+
+fn indent(text: &str, n: usize) -> String {
+    let pad = " ".repeat(n);
+    text.lines().collect::<Vec<_>>().join(&format!("\n{pad}"))
+}
+
+/// The closing summary, in the plain `N passed, N failed` form CI readers know.
+pub fn summary(out: &mut dyn Write, results: &[WalkthroughResult]) -> io::Result<()> {
+    let passed = results
+        .iter()
+        .filter(|r| r.outcome == Outcome::Passed)
+        .count();
+    let errors = results
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Error { .. }))
+        .count();
+    let failed = results.len() - passed;
+    if errors > 0 {
+        writeln!(
+            out,
+            "walkthroughs: {passed} passed, {failed} failed ({errors} could not be played)"
+        )
+    } else {
+        writeln!(out, "walkthroughs: {passed} passed, {failed} failed")
+    }
+}
+
+/// One JSON object per line: a record per step, then one per walkthrough.
+pub fn json_lines(out: &mut dyn Write, r: &WalkthroughResult, root: &Path) -> io::Result<()> {
+    let path = display_path(&r.path, root);
+    for s in &r.steps {
+        let v = json!({
+            "type": "step",
+            "walkthrough": path,
+            "step": s.index + 1,
+            "title": s.title,
+            "line": s.line,
+            "passed": s.verdict.passed(),
+            "expected": s.verdict.expected,
+            "observed": s.verdict.observed,
+            "elapsed_ms": s.elapsed.as_millis() as u64,
+            "hang_declared_after_ms": s.hang_declared_after.map(|d| d.as_millis() as u64),
+        });
+        writeln!(out, "{v}")?;
+    }
+    let (outcome, message) = match &r.outcome {
+        Outcome::Passed => ("passed", None),
+        Outcome::Mismatch { .. } => ("mismatch", None),
+        Outcome::Error { message, .. } => ("error", Some(message.clone())),
+    };
+    let v = json!({
+        "type": "walkthrough",
+        "walkthrough": path,
+        "title": r.title,
+        "adapter": r.adapter.name(),
+        "outcome": outcome,
+        "message": message,
+        "elapsed_ms": r.elapsed.as_millis() as u64,
+        "leftover_pids": r.leftovers,
+    });
+    writeln!(out, "{v}")
+}
+
+/// A JUnit XML document: one test case per walkthrough, the diff as the failure text.
+pub fn junit(out: &mut dyn Write, results: &[WalkthroughResult], root: &Path) -> io::Result<()> {
+    let failures = results
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Mismatch { .. }))
+        .count();
+    let errors = results
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Error { .. }))
+        .count();
+    let time: f64 = results.iter().map(|r| r.elapsed.as_secs_f64()).sum();
+    writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
+    writeln!(
+        out,
+        r#"<testsuites name="dapwalk" tests="{}" failures="{failures}" errors="{errors}" time="{time:.3}">"#,
+        results.len()
+    )?;
+    writeln!(
+        out,
+        r#"  <testsuite name="walkthroughs" tests="{}" failures="{failures}" errors="{errors}" time="{time:.3}">"#,
+        results.len()
+    )?;
+    for r in results {
+        let path = display_path(&r.path, root);
+        write!(
+            out,
+            r#"    <testcase classname="{}" name="{}" file="{}" time="{:.3}""#,
+            xml(r.adapter.name()),
+            xml(&r.title),
+            xml(&path),
+            r.elapsed.as_secs_f64()
+        )?;
+        match &r.outcome {
+            Outcome::Passed => writeln!(out, "/>")?,
+            Outcome::Mismatch { step } => {
+                let s = r.steps.iter().find(|s| s.index == *step);
+                let (msg, body) = match s {
+                    Some(s) => (
+                        format!(
+                            "step {} {:?} departed from the narrative",
+                            s.index + 1,
+                            s.title
+                        ),
+                        s.verdict.diff(&format!("expected ({path}:{})", s.line)),
+                    ),
+                    None => ("a step departed".to_string(), String::new()),
+                };
+                writeln!(out, ">")?;
+                writeln!(
+                    out,
+                    r#"      <failure message="{}">{}</failure>"#,
+                    xml(&msg),
+                    xml(&body)
+                )?;
+                writeln!(out, "    </testcase>")?;
+            }
+            Outcome::Error { message, .. } => {
+                writeln!(out, ">")?;
+                writeln!(
+                    out,
+                    r#"      <error message="{}">{}</error>"#,
+                    xml(message.lines().next().unwrap_or_default()),
+                    xml(message)
+                )?;
+                writeln!(out, "    </testcase>")?;
+            }
+        }
+    }
+    writeln!(out, "  </testsuite>")?;
+    writeln!(out, "</testsuites>")
+}
+
+fn xml(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => {}
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::AdapterKind;
+    use crate::checks::{Observation, Verdict};
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    fn result(passed: bool) -> WalkthroughResult {
+        let verdict = Verdict {
+            expected: vec!["watch _shutdown = true".into()],
+            observed: vec![if passed {
+                "watch _shutdown = true"
+            } else {
+                "watch _shutdown = false"
+            }
+            .into()],
+        };
+        WalkthroughResult {
+            path: PathBuf::from("/p/walkthroughs/a.toml"),
+            title: "A <walkthrough> & more".into(),
+            adapter: AdapterKind::LldbDap,
+            steps: vec![StepResult {
+                index: 0,
+                title: "flag".into(),
+                line: 12,
+                observation: Observation::default(),
+                verdict,
+                elapsed: Duration::from_millis(5),
+                hang_declared_after: None,
+            }],
+            outcome: if passed {
+                Outcome::Passed
+            } else {
+                Outcome::Mismatch { step: 0 }
+            },
+            elapsed: Duration::from_millis(10),
+            leftovers: vec![],
+        }
+    }
+
+    #[test]
+    fn a_mismatch_shows_a_diff_naming_file_and_line() {
+        let mut out = Vec::new();
+        human(
+            &mut out,
+            &result(false),
+            Path::new("/p"),
+            Style { color: false },
+            false,
+        )
+        .expect("write");
+        let text = String::from_utf8(out).expect("utf8");
+        assert!(text.starts_with("FAIL walkthroughs/a.toml"), "{text}");
+        assert!(
+            text.contains("--- expected (walkthroughs/a.toml:12)"),
+            "{text}"
+        );
+        assert!(text.contains("-watch _shutdown = true"), "{text}");
+        assert!(text.contains("+watch _shutdown = false"), "{text}");
+    }
+
+    #[test]
+    fn junit_escapes_and_counts() {
+        let mut out = Vec::new();
+        junit(&mut out, &[result(true), result(false)], Path::new("/p")).expect("write");
+        let text = String::from_utf8(out).expect("utf8");
+        assert!(
+            text.contains(r#"tests="2" failures="1" errors="0""#),
+            "{text}"
+        );
+        assert!(text.contains("A &lt;walkthrough&gt; &amp; more"), "{text}");
+        assert!(text.contains("<failure message="), "{text}");
+    }
+
+    #[test]
+    fn json_lines_are_one_object_each() {
+        let mut out = Vec::new();
+        json_lines(&mut out, &result(false), Path::new("/p")).expect("write");
+        let text = String::from_utf8(out).expect("utf8");
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).expect("json");
+            assert!(v["type"].is_string());
+        }
+        assert_eq!(text.lines().count(), 2);
+    }
+
+    #[test]
+    fn summary_uses_the_plain_form() {
+        let mut out = Vec::new();
+        summary(&mut out, &[result(true), result(false)]).expect("write");
+        assert_eq!(
+            String::from_utf8(out).expect("utf8"),
+            "walkthroughs: 1 passed, 1 failed\n"
+        );
+    }
+}

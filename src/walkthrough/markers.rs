@@ -1,0 +1,229 @@
+//! Source markers: the stable names walkthroughs break on instead of line numbers.
+//!
+//! A marker is a comment on the line it names, `// @bp inner-submit` in Rust or
+//! `# @bp inner-submit` in Python; one line may carry several. Markers in a program are
+//! referred to by their bare name; markers in the Rust port (`scenarios/src/*.rs`, outside
+//! `bin/`) by `port:<name>`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Where a walkthrough points: a marker in the scenario's own file or in the port.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MarkerRef {
+    Program(String),
+    Port(String),
+}
+
+impl MarkerRef {
+    /// Parses `inner-submit` or `port:exit-flag-store`.
+    pub fn parse(s: &str) -> Result<MarkerRef, String> {
+        let (port, name) = match s.strip_prefix("port:") {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        if name.is_empty() || !name.chars().all(is_marker_char) {
+            return Err(format!(
+                "{s:?} is not a marker name (lowercase letters, digits and '-', optionally prefixed by 'port:')"
+            ));
+        }
+        Ok(if port {
+            MarkerRef::Port(name.to_owned())
+        } else {
+            MarkerRef::Program(name.to_owned())
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            MarkerRef::Program(n) | MarkerRef::Port(n) => n,
+        }
+    }
+}
+
+impl fmt::Display for MarkerRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MarkerRef::Program(n) => f.write_str(n),
+            MarkerRef::Port(n) => write!(f, "port:{n}"),
+        }
+    }
+}
+
+fn is_marker_char(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
+}
+
+/// A marker's place in a source file (1-based line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkerSite {
+    pub file: PathBuf,
+    pub line: usize,
+}
+
+/// Every marker of one program and of the port, by reference.
+#[derive(Debug, Clone, Default)]
+pub struct MarkerIndex {
+    sites: BTreeMap<MarkerRef, MarkerSite>,
+    /// Markers written twice in the same scope: an error in the sources, reported when a
+    /// walkthrough uses one.
+    duplicates: BTreeMap<MarkerRef, Vec<MarkerSite>>,
+}
+
+impl MarkerIndex {
+    /// Indexes the markers of `program` and, when given, of every `.rs` file directly in
+    /// `port_dir`.
+    pub fn build(program: &Path, port_dir: Option<&Path>) -> std::io::Result<MarkerIndex> {
+        let mut index = MarkerIndex::default();
+        index.add_file(program, false)?;
+        if let Some(dir) = port_dir {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+                .collect();
+            files.sort();
+            for f in files {
+                index.add_file(&f, true)?;
+            }
+        }
+        Ok(index)
+    }
+
+    fn add_file(&mut self, path: &Path, port: bool) -> std::io::Result<()> {
+        let text = std::fs::read_to_string(path)?;
+        for (name, line) in scan(&text) {
+            let r = if port {
+                MarkerRef::Port(name)
+            } else {
+                MarkerRef::Program(name)
+            };
+            let site = MarkerSite {
+                file: path.to_path_buf(),
+                line,
+            };
+            if let Some(first) = self.sites.get(&r) {
+                self.duplicates
+                    .entry(r)
+                    .or_insert_with(|| vec![first.clone()])
+                    .push(site);
+            } else {
+                self.sites.insert(r, site);
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves a reference, or says why it cannot be.
+    pub fn resolve(&self, r: &MarkerRef) -> Result<&MarkerSite, String> {
+        if let Some(sites) = self.duplicates.get(r) {
+            let places: Vec<String> = sites
+                .iter()
+                .map(|s| format!("{}:{}", s.file.display(), s.line))
+                .collect();
+            return Err(format!(
+                "marker {r} is written more than once: {}",
+                places.join(", ")
+            ));
+        }
+        self.sites.get(r).ok_or_else(|| {
+            let known: Vec<String> = self
+                .sites
+                .keys()
+                .filter(|k| {
+                    matches!(
+                        (k, r),
+                        (MarkerRef::Port(_), MarkerRef::Port(_))
+                            | (MarkerRef::Program(_), MarkerRef::Program(_))
+                    )
+                })
+                .map(|k| k.to_string())
+                .collect();
+            format!("no marker {r}; known: {}", known.join(", "))
+        })
+    }
+
+    /// The markers on a given source line, for naming where a thread stopped.
+    pub fn at(&self, file: &Path, line: usize) -> Vec<&MarkerRef> {
+        self.sites
+            .iter()
+            .filter(|(_, s)| s.line == line && same_file(&s.file, file))
+            .map(|(r, _)| r)
+            .collect()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&MarkerRef, &MarkerSite)> {
+        self.sites.iter()
+    }
+}
+
+/// Adapters report paths as they resolved them (absolute, sometimes through symlinks); the
+/// index holds the paths it read. Compare canonical forms when both exist.
+fn same_file(a: &Path, b: &Path) -> bool {
+    if a == b {
+        return true;
+    }
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Every `@bp <name>` in a source text, with its 1-based line.
+pub fn scan(text: &str) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        // Only comments carry markers; the comment starts at the first `//` or `#`.
+        let comment = match (line.find("//"), line.find('#')) {
+            (Some(a), Some(b)) => &line[a.min(b)..],
+            (Some(a), None) | (None, Some(a)) => &line[a..],
+            (None, None) => continue,
+        };
+        let mut rest = comment;
+        while let Some(pos) = rest.find("@bp ") {
+            rest = &rest[pos + 4..];
+            let name: String = rest
+                .trim_start()
+                .chars()
+                .take_while(|c| is_marker_char(*c))
+                .collect();
+            if !name.is_empty() {
+                out.push((name, i + 1));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scans_one_or_several_markers_per_line() {
+        let text = "fn a() {\n    let f = x.submit(); // @bp inner-submit\n}\nexecutor.submit(w)  # @bp outer-submit @bp main-end\n";
+        assert_eq!(
+            scan(text),
+            vec![
+                ("inner-submit".to_owned(), 2),
+                ("outer-submit".to_owned(), 4),
+                ("main-end".to_owned(), 4)
+            ]
+        );
+    }
+
+    #[test]
+    fn ignores_markers_outside_comments() {
+        assert!(scan("let s = \"@bp not-a-marker\";\n").is_empty());
+    }
+
+    #[test]
+    fn parses_references() {
+        assert_eq!(
+            MarkerRef::parse("port:exit-flag-store"),
+            Ok(MarkerRef::Port("exit-flag-store".into()))
+        );
+        assert!(MarkerRef::parse("Inner Submit").is_err());
+        assert!(MarkerRef::parse("port:").is_err());
+    }
+}

@@ -1,0 +1,201 @@
+//! The walkthrough format: what a learner reads and what the debugger must show.
+//!
+//! A walkthrough is a TOML file in `walkthroughs/`: a title, the scenario it debugs, an
+//! introduction, the watch list, then steps. Each step has its narrative, what to do in the
+//! debugger and what must be observed afterwards. Breakpoints name source markers
+//! (`// @bp inner-submit`), never line numbers, so editing a scenario does not break its
+//! walkthroughs. Parsing and validation are plain functions: every error names the file and the
+//! line, before any debugger starts.
+
+mod markers;
+mod parse;
+
+pub use markers::{MarkerIndex, MarkerRef, MarkerSite};
+pub use parse::{load, parse_str, LoadError};
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// One walkthrough file, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Walkthrough {
+    pub path: PathBuf,
+    pub title: String,
+    /// The program's name: `scenarios/src/bin/<scenario>.rs` or `scenarios/python/<scenario>.py`.
+    pub scenario: String,
+    pub language: Language,
+    pub intro: String,
+    /// Environment for the program (`PYTHON_GIL = "0"` runs the port free-threaded).
+    pub env: Vec<(String, String)>,
+    /// Watch values evaluated at every stop, in the order written.
+    pub watch: Vec<WatchSpec>,
+    pub steps: Vec<Step>,
+}
+
+/// Which track a walkthrough belongs to; it decides the adapter family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Language {
+    /// The Rust scenarios, debugged with lldb-dap or CodeLLDB.
+    Rust,
+    /// The Python twins, debugged with debugpy.
+    Python,
+}
+
+impl Language {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::Rust => "rust",
+            Language::Python => "python",
+        }
+    }
+}
+
+/// A watch value: a name shown to the learner and the expression to evaluate.
+///
+/// `expr` is either one of the talk's portable watch names (see [`PORTABLE_WATCHES`]), which
+/// each adapter profile maps to its own dialect, or a raw expression for this walkthrough's
+/// language.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WatchSpec {
+    pub name: String,
+    pub expr: String,
+    pub line: usize,
+}
+
+/// The talk's watch list, by portable name. Adapter profiles translate each one.
+pub const PORTABLE_WATCHES: &[(&str, &str)] = &[
+    (
+        "global_shutdown",
+        "the module-global `_shutdown` of concurrent.futures.thread",
+    ),
+    ("executor_shutdown", "the executor's own `_shutdown` flag"),
+    (
+        "global_shutdown_lock_locked",
+        "`_global_shutdown_lock.locked()`",
+    ),
+    ("work_queue_size", "the executor's work-queue size"),
+    (
+        "registry_size",
+        "how many (thread, queue) pairs `_threads_queues` holds",
+    ),
+];
+
+/// One step: narrative, actions, expectations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// Line of the `[[step]]` header in the file, for reports.
+    pub line: usize,
+    pub title: String,
+    pub say: String,
+    pub breakpoints: Vec<Located<MarkerRef>>,
+    pub clear: Vec<Located<MarkerRef>>,
+    pub function_breakpoints: Vec<String>,
+    pub action: Action,
+    /// The thread the action applies to, by portable name (`MainThread`,
+    /// `ThreadPoolExecutor-0_0`); the stopped thread when absent.
+    pub thread: Option<String>,
+    /// Threads kept suspended while the action lets the others run: how a walkthrough
+    /// forces one side of a race.
+    pub hold: Vec<String>,
+    pub evaluate: Vec<String>,
+    /// How long the action may run before dapwalk pauses the program to look (default: the
+    /// run's step timeout). A step that shows a program stuck in a timed wait sets it short.
+    pub timeout: Option<std::time::Duration>,
+    pub expect: Expect,
+}
+
+/// A value with the line it was written on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Located<T> {
+    pub value: T,
+    pub line: usize,
+}
+
+/// What the step asks the debugger to do once its breakpoints are set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Launch the program (the first step's default).
+    Start,
+    Continue,
+    /// Step over (F10).
+    Next,
+    /// Step in (F11).
+    StepIn,
+    /// Step out (Shift+F11).
+    StepOut,
+    Pause,
+    /// Only set breakpoints, evaluate, or observe again; the program does not move.
+    Stay,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Start => "start",
+            Action::Continue => "continue",
+            Action::Next => "next",
+            Action::StepIn => "step-in",
+            Action::StepOut => "step-out",
+            Action::Pause => "pause",
+            Action::Stay => "stay",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Action> {
+        Some(match s {
+            "start" => Action::Start,
+            "continue" => Action::Continue,
+            "next" | "step-over" => Action::Next,
+            "step-in" => Action::StepIn,
+            "step-out" => Action::StepOut,
+            "pause" => Action::Pause,
+            "stay" => Action::Stay,
+            _ => return None,
+        })
+    }
+
+    pub const NAMES: &'static [&'static str] = &[
+        "start", "continue", "next", "step-in", "step-out", "pause", "stay",
+    ];
+}
+
+/// What must be observed after a step's action. Every field is optional: a step checks only
+/// what its narrative talks about.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Expect {
+    pub stopped: Option<Located<ExpectStop>>,
+    /// Per thread (portable name), the user frames that must appear, top first, as a
+    /// subsequence of the observed call stack.
+    pub stacks: BTreeMap<String, Located<Vec<String>>>,
+    /// The set of threads alive at the stop, by portable name.
+    pub threads: Option<Located<Vec<String>>>,
+    /// Watch name → expected rendered value.
+    pub watch: BTreeMap<String, Located<String>>,
+    /// Lines that must appear, in order, in the program's stdout since the previous step.
+    pub stdout: Option<Located<Vec<String>>>,
+    /// Lines that must appear, in order, in the program's stderr since the previous step.
+    pub stderr: Option<Located<Vec<String>>>,
+    /// Debug-console results of this step's `evaluate` list, in order.
+    pub evaluate: Option<Located<Vec<String>>>,
+    pub end: Option<Located<ExpectEnd>>,
+}
+
+/// The expected stop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectStop {
+    pub thread: Option<String>,
+    /// DAP stop reason: `breakpoint`, `step`, `pause`, `exception`, `data breakpoint`, ...
+    pub reason: Option<String>,
+    /// The marker the stopped thread's top user frame sits on.
+    pub at: Option<MarkerRef>,
+}
+
+/// How the program ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExpectEnd {
+    /// The program exited by itself with this code.
+    Exit(i64),
+    /// Every thread blocked and nothing can wake them: a deadlock. The step's `stacks` say where
+    /// each thread blocks.
+    Hang,
+}

@@ -1,0 +1,537 @@
+//! Reading a walkthrough file: TOML in, a validated [`Walkthrough`] or a file:line error out.
+
+use super::{
+    Action, Expect, ExpectEnd, ExpectStop, Language, Located, MarkerRef, Step, Walkthrough,
+    WatchSpec,
+};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// A walkthrough that cannot be used, with where and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadError {
+    pub path: PathBuf,
+    /// 1-based; 0 when the problem is the file as a whole (unreadable).
+    pub line: usize,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line > 0 {
+            write!(f, "{}:{}: {}", self.path.display(), self.line, self.message)?;
+        } else {
+            write!(f, "{}: {}", self.path.display(), self.message)?;
+        }
+        if let Some(h) = &self.hint {
+            write!(f, "\n  hint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Reads and validates one walkthrough file.
+pub fn load(path: &Path) -> Result<Walkthrough, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|e| LoadError {
+        path: path.to_path_buf(),
+        line: 0,
+        message: format!("cannot read: {e}"),
+        hint: None,
+    })?;
+    parse_str(path, &text)
+}
+
+// The file as written. Spans give every error a line; `deny_unknown_fields` turns a typo into
+// an error instead of a silently ignored expectation.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    title: Spanned<String>,
+    scenario: Spanned<String>,
+    language: Spanned<String>,
+    #[serde(default)]
+    intro: String,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default)]
+    watch: Vec<Spanned<RawWatch>>,
+    #[serde(default)]
+    step: Vec<Spanned<RawStep>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWatch {
+    name: String,
+    expr: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    title: String,
+    #[serde(default)]
+    say: String,
+    #[serde(default, rename = "break")]
+    breakpoints: Vec<Spanned<String>>,
+    #[serde(default)]
+    clear: Vec<Spanned<String>>,
+    #[serde(default)]
+    function_break: Vec<String>,
+    #[serde(default, rename = "do")]
+    action: Option<Spanned<String>>,
+    #[serde(default)]
+    thread: Option<String>,
+    #[serde(default)]
+    hold: Vec<String>,
+    #[serde(default)]
+    evaluate: Vec<String>,
+    /// Seconds.
+    #[serde(default)]
+    timeout: Option<Spanned<f64>>,
+    #[serde(default)]
+    expect: Option<RawExpect>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpect {
+    stopped: Option<Spanned<RawStop>>,
+    #[serde(default)]
+    stacks: BTreeMap<String, Spanned<Vec<String>>>,
+    threads: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    watch: BTreeMap<String, Spanned<RawValue>>,
+    stdout: Option<Spanned<Vec<String>>>,
+    stderr: Option<Spanned<Vec<String>>>,
+    evaluate: Option<Spanned<Vec<String>>>,
+    end: Option<Spanned<RawEnd>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStop {
+    thread: Option<String>,
+    reason: Option<String>,
+    at: Option<String>,
+}
+
+/// Watch values are compared as rendered text; TOML booleans and integers are accepted for
+/// readability (`global_shutdown = true`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawValue {
+    Bool(bool),
+    Int(i64),
+    Text(String),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawEnd {
+    Word(String),
+    Exit { exit: i64 },
+}
+
+/// Parses and validates a walkthrough from text; `path` is used in errors.
+pub fn parse_str(path: &Path, text: &str) -> Result<Walkthrough, LoadError> {
+    let lines = LineIndex::new(text);
+    let err = |line: usize, message: String, hint: Option<&str>| LoadError {
+        path: path.to_path_buf(),
+        line,
+        message,
+        hint: hint.map(str::to_owned),
+    };
+    let raw: RawFile = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| lines.line(s.start)).unwrap_or(0);
+        let message = e.message().trim().to_owned();
+        let hint = if message.contains("unknown field") {
+            Some("see the README's \"Writing a walkthrough\" for every key")
+        } else if message.contains("missing field") {
+            Some("a walkthrough needs title, scenario and language; a step needs a title")
+        } else {
+            None
+        };
+        err(line, message, hint)
+    })?;
+
+    let language = match raw.language.get_ref().as_str() {
+        "rust" => Language::Rust,
+        "python" => Language::Python,
+        other => {
+            return Err(err(
+                lines.line(raw.language.span().start),
+                format!("unknown language {other:?}"),
+                Some("language is \"rust\" (lldb-dap, CodeLLDB) or \"python\" (debugpy)"),
+            ))
+        }
+    };
+    let scenario = raw.scenario.get_ref().clone();
+    if scenario.is_empty()
+        || !scenario
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(err(
+            lines.line(raw.scenario.span().start),
+            format!("scenario {scenario:?} is not a program name"),
+            Some("name a binary of scenarios/src/bin or a twin in scenarios/python, without extension"),
+        ));
+    }
+
+    let mut watch = Vec::new();
+    for w in &raw.watch {
+        let line = lines.line(w.span().start);
+        let w = w.get_ref();
+        if watch.iter().any(|x: &WatchSpec| x.name == w.name) {
+            return Err(err(
+                line,
+                format!("watch {:?} is listed twice", w.name),
+                None,
+            ));
+        }
+        watch.push(WatchSpec {
+            name: w.name.clone(),
+            expr: w.expr.clone(),
+            line,
+        });
+    }
+
+    if raw.step.is_empty() {
+        return Err(err(
+            0,
+            "a walkthrough needs at least one [[step]]".into(),
+            None,
+        ));
+    }
+    let mut steps = Vec::new();
+    let mut ended = false;
+    for (i, s) in raw.step.iter().enumerate() {
+        let line = lines.line(s.span().start);
+        if ended {
+            return Err(err(
+                line,
+                "a step after the one that expects the program's end".into(),
+                Some("`expect.end` must be on the last step"),
+            ));
+        }
+        let s = s.get_ref();
+        let marker = |v: &Spanned<String>| -> Result<Located<MarkerRef>, LoadError> {
+            let l = lines.line(v.span().start);
+            let value = MarkerRef::parse(v.get_ref()).map_err(|m| {
+                err(
+                    l,
+                    m,
+                    Some("breakpoints name source markers (`// @bp NAME`), never line numbers"),
+                )
+            })?;
+            if language == Language::Python && matches!(value, MarkerRef::Port(_)) {
+                return Err(err(
+                    l,
+                    format!("{value}: port markers exist only in the Rust port"),
+                    None,
+                ));
+            }
+            Ok(Located { value, line: l })
+        };
+        let breakpoints = s.breakpoints.iter().map(marker).collect::<Result<_, _>>()?;
+        let clear = s.clear.iter().map(marker).collect::<Result<_, _>>()?;
+        let action = match &s.action {
+            None if i == 0 => Action::Start,
+            None => Action::Stay,
+            Some(a) => Action::parse(a.get_ref()).ok_or_else(|| {
+                err(
+                    lines.line(a.span().start),
+                    format!("unknown action {:?}", a.get_ref()),
+                    Some(&format!("`do` is one of: {}", Action::NAMES.join(", "))),
+                )
+            })?,
+        };
+        if i == 0 && action != Action::Start {
+            return Err(err(
+                line,
+                format!(
+                    "the first step must start the program, not {:?}",
+                    action.as_str()
+                ),
+                Some("leave `do` out on the first step, or write do = \"start\""),
+            ));
+        }
+        if i > 0 && action == Action::Start {
+            return Err(err(
+                line,
+                "only the first step starts the program".into(),
+                None,
+            ));
+        }
+        let expect = match &s.expect {
+            None => Expect::default(),
+            Some(e) => convert_expect(e, &watch, &lines, &err, &mut ended)?,
+        };
+        let timeout = match &s.timeout {
+            None => None,
+            Some(t) if *t.get_ref() > 0.0 && *t.get_ref() <= 600.0 => {
+                Some(std::time::Duration::from_secs_f64(*t.get_ref()))
+            }
+            Some(t) => {
+                return Err(err(
+                    lines.line(t.span().start),
+                    format!("timeout {} is out of range", t.get_ref()),
+                    Some("seconds, more than 0 and at most 600"),
+                ))
+            }
+        };
+        steps.push(Step {
+            line,
+            timeout,
+            title: s.title.clone(),
+            say: s.say.trim().to_owned(),
+            breakpoints,
+            clear,
+            function_breakpoints: s.function_break.clone(),
+            action,
+            thread: s.thread.clone(),
+            hold: s.hold.clone(),
+            evaluate: s.evaluate.clone(),
+            expect,
+        });
+    }
+
+    Ok(Walkthrough {
+        path: path.to_path_buf(),
+        title: raw.title.into_inner(),
+        scenario,
+        language,
+        intro: raw.intro.trim().to_owned(),
+        env: raw.env.into_iter().collect(),
+        watch,
+        steps,
+    })
+}
+
+fn convert_expect(
+    e: &RawExpect,
+    watch: &[WatchSpec],
+    lines: &LineIndex,
+    err: &dyn Fn(usize, String, Option<&str>) -> LoadError,
+    ended: &mut bool,
+) -> Result<Expect, LoadError> {
+    let loc = |s: &std::ops::Range<usize>| lines.line(s.start);
+    let mut out = Expect::default();
+    if let Some(st) = &e.stopped {
+        let at = match &st.get_ref().at {
+            None => None,
+            Some(a) => Some(MarkerRef::parse(a).map_err(|m| err(loc(&st.span()), m, None))?),
+        };
+        out.stopped = Some(Located {
+            value: ExpectStop {
+                thread: st.get_ref().thread.clone(),
+                reason: st.get_ref().reason.clone(),
+                at,
+            },
+            line: loc(&st.span()),
+        });
+    }
+    for (thread, frames) in &e.stacks {
+        if frames.get_ref().is_empty() {
+            return Err(err(
+                loc(&frames.span()),
+                format!("the expected stack of {thread:?} is empty"),
+                Some("list the user frames that must appear, innermost first"),
+            ));
+        }
+        out.stacks.insert(
+            thread.clone(),
+            Located {
+                value: frames.get_ref().clone(),
+                line: loc(&frames.span()),
+            },
+        );
+    }
+    for (name, v) in &e.watch {
+        if !watch.iter().any(|w| &w.name == name) {
+            let known: Vec<&str> = watch.iter().map(|w| w.name.as_str()).collect();
+            return Err(err(
+                loc(&v.span()),
+                format!("expects watch {name:?}, which the walkthrough does not declare"),
+                Some(&format!(
+                    "declare it in a [[watch]] table; declared: {}",
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                )),
+            ));
+        }
+        let text = match v.get_ref() {
+            RawValue::Bool(b) => b.to_string(),
+            RawValue::Int(i) => i.to_string(),
+            RawValue::Text(t) => t.clone(),
+        };
+        out.watch.insert(
+            name.clone(),
+            Located {
+                value: text,
+                line: loc(&v.span()),
+            },
+        );
+    }
+    let lines_of = |v: &Option<Spanned<Vec<String>>>| {
+        v.as_ref().map(|s| Located {
+            value: s.get_ref().clone(),
+            line: loc(&s.span()),
+        })
+    };
+    out.threads = lines_of(&e.threads);
+    out.stdout = lines_of(&e.stdout);
+    out.stderr = lines_of(&e.stderr);
+    out.evaluate = lines_of(&e.evaluate);
+    if let Some(end) = &e.end {
+        let value = match end.get_ref() {
+            RawEnd::Exit { exit } => ExpectEnd::Exit(*exit),
+            RawEnd::Word(w) if w == "hang" => ExpectEnd::Hang,
+            RawEnd::Word(w) => {
+                return Err(err(
+                    loc(&end.span()),
+                    format!("unknown end {w:?}"),
+                    Some("write end = \"hang\" or end = { exit = 0 }"),
+                ))
+            }
+        };
+        *ended = true;
+        out.end = Some(Located {
+            value,
+            line: loc(&end.span()),
+        });
+    }
+    Ok(out)
+}
+
+/// Byte offset → 1-based line.
+struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    fn line(&self, offset: usize) -> usize {
+        match self.starts.binary_search(&offset) {
+            Ok(i) => i + 1,
+            Err(i) => i,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+title = "No deadlock"
+scenario = "no_deadlock"
+language = "rust"
+intro = "The exit hook wins."
+
+[[watch]]
+name = "_shutdown"
+expr = "global_shutdown"
+
+[[step]]
+title = "Break where the flag is set"
+break = ["port:exit-flag-store", "inner-submit"]
+expect.stopped = { thread = "MainThread", reason = "breakpoint", at = "port:exit-flag-store" }
+expect.watch = { _shutdown = false }
+
+[[step]]
+title = "Run to the end"
+do = "continue"
+expect.end = { exit = 0 }
+"#;
+
+    fn parse(text: &str) -> Result<Walkthrough, LoadError> {
+        parse_str(Path::new("walkthroughs/x.toml"), text)
+    }
+
+    #[test]
+    fn parses_a_complete_walkthrough() {
+        let w = parse(GOOD).expect("valid");
+        assert_eq!(w.scenario, "no_deadlock");
+        assert_eq!(w.steps.len(), 2);
+        assert_eq!(w.steps[0].action, Action::Start);
+        assert_eq!(w.steps[0].line, 11);
+        assert_eq!(
+            w.steps[0].breakpoints[0].value,
+            MarkerRef::Port("exit-flag-store".into())
+        );
+        assert_eq!(w.steps[0].expect.watch["_shutdown"].value, "false");
+        assert_eq!(
+            w.steps[1].expect.end.as_ref().map(|e| &e.value),
+            Some(&ExpectEnd::Exit(0))
+        );
+    }
+
+    #[test]
+    fn a_typo_is_an_error_with_its_line() {
+        let bad = GOOD.replace("expect.watch", "expect.wacth");
+        let e = parse(&bad).expect_err("typo");
+        assert_eq!(e.line, 15, "{e}");
+        assert!(e.message.contains("wacth"), "{e}");
+        assert!(e.to_string().starts_with("walkthroughs/x.toml:15: "), "{e}");
+    }
+
+    #[test]
+    fn a_line_number_instead_of_a_marker_is_refused() {
+        let bad = GOOD.replace("\"inner-submit\"", "\"thread.rs:120\"");
+        let e = parse(&bad).expect_err("line number");
+        assert_eq!(e.line, 13, "{e}");
+        assert!(e
+            .hint
+            .as_deref()
+            .unwrap_or("")
+            .contains("never line numbers"));
+    }
+
+    #[test]
+    fn undeclared_watch_names_are_refused() {
+        let bad = GOOD.replace("{ _shutdown = false }", "{ shutdown = false }");
+        let e = parse(&bad).expect_err("undeclared");
+        assert_eq!(e.line, 15, "{e}");
+        assert!(e.hint.as_deref().unwrap_or("").contains("_shutdown"));
+    }
+
+    #[test]
+    fn unknown_actions_list_the_known_ones() {
+        let bad = GOOD.replace("do = \"continue\"", "do = \"run\"");
+        let e = parse(&bad).expect_err("action");
+        assert_eq!(e.line, 19);
+        assert!(e.hint.as_deref().unwrap_or("").contains("step-out"));
+    }
+
+    #[test]
+    fn end_must_be_last() {
+        let bad = format!("{GOOD}\n[[step]]\ntitle = \"after the end\"\n");
+        let e = parse(&bad).expect_err("after end");
+        assert!(e.message.contains("after"), "{e}");
+    }
+
+    #[test]
+    fn hang_is_an_end() {
+        let w = parse(&GOOD.replace("{ exit = 0 }", "\"hang\"")).expect("valid");
+        assert_eq!(
+            w.steps[1].expect.end.as_ref().map(|e| &e.value),
+            Some(&ExpectEnd::Hang)
+        );
+    }
+}
