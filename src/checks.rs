@@ -17,7 +17,7 @@ pub struct Observation {
     pub threads: Vec<ObservedThread>,
     /// Watch name → rendered value or an error text.
     pub watch: Vec<(String, String)>,
-    /// Program output since the previous step.
+    /// Everything the program wrote so far.
     pub stdout: String,
     pub stderr: String,
     /// Debug-console results of the step's `evaluate` list.

@@ -417,12 +417,35 @@ pub fn args<T: serde::Serialize>(arguments: &T) -> Option<Value> {
     serde_json::to_value(arguments).ok().map(without_nulls)
 }
 
+/// With `DAPWALK_TRACE=FILE`, every message to and from adapters is appended to FILE as one
+/// JSON line `{"dir": "out"|"in", "t_ms": ..., "msg": ...}` (the format of the recorded
+/// sessions in the shared fixtures), for diagnosing an adapter's behaviour.
+fn trace(dir: &str, msg: &Value) {
+    use std::io::Write as _;
+    static SINK: std::sync::OnceLock<Option<(std::time::Instant, Mutex<std::fs::File>)>> =
+        std::sync::OnceLock::new();
+    let sink = SINK.get_or_init(|| {
+        let path = std::env::var_os("DAPWALK_TRACE")?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()?;
+        Some((std::time::Instant::now(), Mutex::new(file)))
+    });
+    if let Some((t0, file)) = sink {
+        let line = json!({"dir": dir, "t_ms": t0.elapsed().as_millis() as u64, "msg": msg});
+        let _ = writeln!(lock(file), "{line}");
+    }
+}
+
 async fn write_loop<W: AsyncWrite + Unpin>(
     mut writer: W,
     mut rx: mpsc::UnboundedReceiver<Value>,
     shared: Arc<Shared>,
 ) {
     while let Some(msg) = rx.recv().await {
+        trace("out", &msg);
         if let Err(e) = write_message(&mut writer, &msg).await {
             lock(&shared.closed)
                 .get_or_insert_with(|| format!("writing to the adapter failed: {e}"));
@@ -446,6 +469,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
             Err(e @ TransportError::Io(_)) => break e.to_string(),
             Err(e) => break format!("the adapter sent a malformed frame: {e}"),
         };
+        trace("in", &msg);
         match msg["type"].as_str() {
             Some("response") => {
                 let Some(request_seq) = msg["request_seq"].as_i64() else {

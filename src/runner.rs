@@ -267,8 +267,6 @@ pub async fn play(
         source_bps: BTreeMap::new(),
         function_bps: BTreeSet::new(),
         last_stop: None,
-        stdout_seen: 0,
-        stderr_seen: 0,
         ended: None,
     };
     let mut steps = Vec::new();
@@ -356,8 +354,6 @@ struct Player<'a> {
     source_bps: BTreeMap<PathBuf, BTreeSet<i64>>,
     function_bps: BTreeSet<String>,
     last_stop: Option<Stop>,
-    stdout_seen: usize,
-    stderr_seen: usize,
     ended: Option<ObservedEnd>,
 }
 
@@ -565,7 +561,19 @@ impl Player<'_> {
                     self.set_held(h, true).await?;
                 }
                 self.session()?.resume("continue", id).await?;
-                let landing = self.wait_landing(step.timeout).await;
+                let landing = match self.wait_landing(step.timeout).await {
+                    // A held thread did not run, whatever stale reason LLDB repeats for it.
+                    Ok(Landing::Stopped(stop)) if !held.is_empty() => {
+                        let ran = stop
+                            .thread_ids
+                            .iter()
+                            .copied()
+                            .find(|t| !held.contains(t))
+                            .and_then(|t| stop.focused_on(t));
+                        Ok(Landing::Stopped(ran.unwrap_or(stop)))
+                    }
+                    other => other,
+                };
                 // Whatever happened, a held thread must run again on the next resume.
                 if self.ended.is_none() && !matches!(landing, Ok(Landing::Exited(_))) {
                     for &h in &held {
@@ -685,17 +693,19 @@ impl Player<'_> {
         let kind = self.adapter.kind;
         let mut obs = Observation::default();
         {
+            // Output is compared cumulatively: adapters relay it on their own schedule, so
+            // a line may arrive just after the stop that followed it.
             let session = self.session()?;
-            let (out, err) = (session.stdout.clone(), session.stderr.clone());
-            obs.stdout = out.get(self.stdout_seen..).unwrap_or_default().to_string();
-            self.stdout_seen = out.len();
-            obs.stderr = err.get(self.stderr_seen..).unwrap_or_default().to_string();
-            self.stderr_seen = err.len();
+            obs.stdout = session.stdout.clone();
+            obs.stderr = session.stderr.clone();
         }
+        // With threads held by the debugger, "nothing can move" is the debugger's doing, not
+        // the program's deadlock.
+        let holding = !step.hold.is_empty();
         obs.end = match landing {
             Landing::Exited(Some(c)) => Some(ObservedEnd::Exit(*c)),
             Landing::Exited(None) => Some(ObservedEnd::Terminated),
-            Landing::Hung { .. } => Some(ObservedEnd::Hang),
+            Landing::Hung { .. } if !holding => Some(ObservedEnd::Hang),
             _ => None,
         };
         if obs.end.as_ref().is_some_and(|e| *e != ObservedEnd::Hang) {
@@ -706,6 +716,9 @@ impl Player<'_> {
             return Ok(obs);
         }
         obs.stop_note = match landing {
+            Landing::Hung { .. } if holding => {
+                Some("the threads let run are blocked and the others held".into())
+            }
             Landing::Hung { .. } => Some("every thread blocked: a hang".into()),
             Landing::StillRunning(after) => Some(format!(
                 "still running after {}s; paused to look",
@@ -790,8 +803,22 @@ impl Player<'_> {
         }
 
         // Watches and the console are evaluated in the stopped thread's innermost user frame,
-        // as a learner's watch pane is.
-        let frame = top_user_frame.as_ref().map(|(id, _, _)| *id);
+        // as a learner's watch pane is. After a hang or a pause there is no such thread:
+        // main's innermost user frame stands in (globals read the same from any frame).
+        let mut frame = top_user_frame.as_ref().map(|(id, _, _)| *id);
+        if frame.is_none() {
+            if let Some(main) = threads
+                .iter()
+                .find(|t| portable_thread_name(&t.name, t.id, pid) == "MainThread")
+            {
+                let frames = session.stack(main.id, self.opts.stack_levels).await?;
+                frame = frames
+                    .iter()
+                    .find(|f| f.is_user_frame())
+                    .or(frames.first())
+                    .map(|f| f.id);
+            }
+        }
         for w in &self.prep.walkthrough.watch {
             let mut value = None;
             let mut last_err = String::new();

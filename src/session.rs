@@ -220,6 +220,8 @@ pub struct Stop {
     pub thread_ids: Vec<i64>,
     pub hit_breakpoint_ids: Vec<i64>,
     pub all_threads_stopped: bool,
+    /// Each reporting thread with the reason its own event gave, in arrival order.
+    pub reasons: Vec<(i64, String)>,
 }
 
 impl Stop {
@@ -231,13 +233,36 @@ impl Stop {
             thread_ids: s.thread_id.into_iter().collect(),
             hit_breakpoint_ids: s.hit_breakpoint_ids.clone(),
             all_threads_stopped: s.all_threads_stopped,
+            reasons: s
+                .thread_id
+                .map(|t| (t, s.reason.clone()))
+                .into_iter()
+                .collect(),
         }
+    }
+
+    /// The stop as seen from `thread_id`, when that thread reported in it: LLDB repeats a
+    /// suspended thread's old stop reason with every stop, so a caller that held threads
+    /// picks the thread that actually ran.
+    pub fn focused_on(&self, thread_id: i64) -> Option<Stop> {
+        let reason = self
+            .reasons
+            .iter()
+            .find(|(t, _)| *t == thread_id)?
+            .1
+            .clone();
+        Some(Stop {
+            reason,
+            thread_id: Some(thread_id),
+            ..self.clone()
+        })
     }
 
     fn merge(&mut self, s: &Stopped) {
         if let Some(t) = s.thread_id {
             if !self.thread_ids.contains(&t) {
                 self.thread_ids.push(t);
+                self.reasons.push((t, s.reason.clone()));
             }
         }
         for id in &s.hit_breakpoint_ids {

@@ -33,7 +33,7 @@ pub fn run(body: impl FnOnce() -> PyResult<()>) -> ! {
     let outcome = body();
     // `flush_io()` right after the module ran: a write happens (and the GIL is released) only
     // if the buffer holds something.
-    sys::stdout.flush();
+    sys::stdout.flush(); // @bp flush-io
     sys::stderr.flush();
     let mut exitcode = 0;
     if let Err(exc) = outcome {

@@ -75,7 +75,8 @@ impl Lock {
         }
         let deadline = timeout.map(|t| Instant::now() + t);
         gil::allow_threads(|| {
-            let mut guard = plain_lock(&self.mutex);
+            // The thread is about to block without the GIL: a safe place to hold it.
+            let mut guard = plain_lock(&self.mutex); // @bp lock-wait
             loop {
                 if self.try_acquire() {
                     return true;

@@ -171,9 +171,9 @@ pub struct Expect {
     pub threads: Option<Located<Vec<String>>>,
     /// Watch name → expected rendered value.
     pub watch: BTreeMap<String, Located<String>>,
-    /// Lines that must appear, in order, in the program's stdout since the previous step.
+    /// Lines that must appear, in order, in everything the program wrote to stdout so far.
     pub stdout: Option<Located<Vec<String>>>,
-    /// Lines that must appear, in order, in the program's stderr since the previous step.
+    /// Lines that must appear, in order, in everything the program wrote to stderr so far.
     pub stderr: Option<Located<Vec<String>>>,
     /// Debug-console results of this step's `evaluate` list, in order.
     pub evaluate: Option<Located<Vec<String>>>,
