@@ -340,8 +340,12 @@ pub fn normalize_frame_name(raw: &str) -> String {
     name.join("::")
 }
 
+/// A type name: `ThreadPoolExecutor`, or a private one like Python's `_WorkItem`.
 fn starts_upper(s: &str) -> bool {
-    s.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+    s.trim_start_matches('_')
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_uppercase())
 }
 
 fn last_segment(path: &str) -> &str {
@@ -406,6 +410,7 @@ mod tests {
             ("nested_submit::python_exit::h5f2a8c0e9b1d3f47", "python_exit"),
             ("<scenarios::_base::Future<i64>>::result", "Future::result"),
             ("scenarios::thread::_python_exit", "_python_exit"),
+            ("<scenarios::thread::_WorkItem<()> as scenarios::thread::WorkItem>::run", "_WorkItem::run"),
             ("<std::sync::poison::condvar::Condvar>::wait::<bool>", "Condvar::wait"),
             ("submit", "submit"),
             ("<module>", "<module>"),

@@ -697,7 +697,11 @@ impl Player<'_> {
             // a line may arrive just after the stop that followed it.
             let session = self.session()?;
             obs.stdout = session.stdout.clone();
-            obs.stderr = session.stderr.clone();
+            obs.stderr = if stderr_is_merged(kind) {
+                session.stdout.clone()
+            } else {
+                session.stderr.clone()
+            };
         }
         // With threads held by the debugger, "nothing can move" is the debugger's doing, not
         // the program's deadlock.
@@ -842,11 +846,7 @@ impl Player<'_> {
                 a["frameId"] = json!(f);
             }
             let text = match session.client().request("evaluate", Some(a)).await {
-                Ok(body) => body["result"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_string(),
+                Ok(body) => console_value(body["result"].as_str().unwrap_or_default()),
                 Err(e) => format!("error: {e}"),
             };
             obs.evaluate.push(text);
@@ -859,6 +859,26 @@ fn unreachable_start() -> Result<Landing, StepError> {
     Err(StepError::Walkthrough(
         "only the first step starts the program".into(),
     ))
+}
+
+/// The LLDB adapters run the program on a terminal, where stdout and stderr are one stream
+/// and come back as one; there, stderr expectations are checked against that stream.
+pub fn stderr_is_merged(kind: AdapterKind) -> bool {
+    matches!(kind, AdapterKind::LldbDap | AdapterKind::CodeLldb)
+}
+
+/// A debug-console answer without LLDB's bookkeeping: `(unsigned long) $3 = 1` reads `1`
+/// (the `$N` counter depends on how many expressions ran before).
+pub fn console_value(raw: &str) -> String {
+    let t = raw.trim();
+    if t.starts_with('(') {
+        if let Some(close) = t.find(") $") {
+            if let Some(eq) = t[close..].find(" = ") {
+                return t[close + eq + 3..].trim().to_string();
+            }
+        }
+    }
+    t.to_string()
 }
 
 /// The stop reasons walkthroughs name, the same on every adapter: a `pause` is reported by
@@ -896,6 +916,13 @@ mod tests {
             portable_thread_name("TPExecutor-0_0", 4712, Some(4711)),
             "TPExecutor-0_0"
         );
+    }
+
+    #[test]
+    fn console_values_lose_lldb_bookkeeping() {
+        assert_eq!(console_value("(unsigned long) $0 = 1\n"), "1");
+        assert_eq!(console_value("(bool) $12 = true"), "true");
+        assert_eq!(console_value("25"), "25");
     }
 
     #[test]
