@@ -68,6 +68,8 @@ impl Project {
 #[derive(Debug, Clone)]
 pub struct Prepared {
     pub walkthrough: Walkthrough,
+    /// The project folder: the program's working directory.
+    pub root: PathBuf,
     pub markers: MarkerIndex,
     pub source: PathBuf,
     pub program: PathBuf,
@@ -149,6 +151,7 @@ pub fn prepare(
     let program = project.launch_program(&w);
     Ok(Prepared {
         walkthrough: w,
+        root: project.root.clone(),
         markers,
         source,
         program,
@@ -170,6 +173,9 @@ pub struct RunOptions {
     pub stack_levels: i64,
     /// Extra environment for the debuggee.
     pub env: Vec<(String, String)>,
+    /// Launch keys merged over the adapter profile's own (from a VS Code launch
+    /// configuration, say).
+    pub launch_extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Default for RunOptions {
@@ -181,6 +187,7 @@ impl Default for RunOptions {
             hang_samples: 4,
             stack_levels: 64,
             env: Vec::new(),
+            launch_extra: serde_json::Map::new(),
         }
     }
 }
@@ -259,16 +266,7 @@ pub async fn play(
 ) -> WalkthroughResult {
     let started = Instant::now();
     let w = &prep.walkthrough;
-    let mut player = Player {
-        prep,
-        adapter,
-        opts,
-        session: None,
-        source_bps: BTreeMap::new(),
-        function_bps: BTreeSet::new(),
-        last_stop: None,
-        ended: None,
-    };
+    let mut player = Player::new(prep, adapter, opts);
     let mut steps = Vec::new();
     let mut outcome = Outcome::Passed;
     for (index, step) in w.steps.iter().enumerate() {
@@ -276,20 +274,9 @@ pub async fn play(
             index,
             title: step.title.clone(),
         });
-        let t0 = Instant::now();
-        match player.play_step(step).await {
-            Ok((observation, hang_declared_after)) => {
-                let verdict = check(&step.expect, &observation);
-                let passed = verdict.passed();
-                let result = StepResult {
-                    index,
-                    title: step.title.clone(),
-                    line: step.line,
-                    observation,
-                    verdict,
-                    elapsed: t0.elapsed(),
-                    hang_declared_after,
-                };
+        match player.step(index).await {
+            Ok(result) => {
+                let passed = result.verdict.passed();
                 emit(RunEvent::StepFinished(Box::new(result.clone())));
                 steps.push(result);
                 if !passed {
@@ -297,17 +284,7 @@ pub async fn play(
                     break;
                 }
             }
-            Err(e) => {
-                let mut message = e.to_string();
-                if let Some(s) = &player.session {
-                    let stderr = s.adapter_stderr();
-                    if !stderr.trim().is_empty() && !message.contains(stderr.trim()) {
-                        message.push_str(&format!(
-                            "\nthe adapter's stderr ends with:\n{}",
-                            tail(&stderr, 12)
-                        ));
-                    }
-                }
+            Err(message) => {
                 outcome = Outcome::Error {
                     step: Some(index),
                     message,
@@ -316,16 +293,7 @@ pub async fn play(
             }
         }
     }
-    let mut leftovers = Vec::new();
-    if let Some(session) = player.session.take() {
-        let report = session.end().await;
-        leftovers = report
-            .pids
-            .iter()
-            .copied()
-            .filter(|&p| crate::procs::alive(p))
-            .collect();
-    }
+    let leftovers = player.finish().await;
     WalkthroughResult {
         path: w.path.clone(),
         title: w.title.clone(),
@@ -334,6 +302,78 @@ pub async fn play(
         outcome,
         elapsed: started.elapsed(),
         leftovers,
+    }
+}
+
+impl<'a> Player<'a> {
+    /// A player for one walkthrough; nothing starts until the first step.
+    pub fn new(prep: &'a Prepared, adapter: &'a Adapter, opts: &'a RunOptions) -> Player<'a> {
+        Player {
+            prep,
+            adapter,
+            opts,
+            session: None,
+            source_bps: BTreeMap::new(),
+            function_bps: BTreeSet::new(),
+            last_stop: None,
+            ended: None,
+        }
+    }
+
+    /// Plays step `index` (steps go in order: each builds on the debugger state the previous
+    /// one left) and checks it. An `Err` is a reason the step could not be played at all,
+    /// with the adapter's last words when it has any.
+    pub async fn step(&mut self, index: usize) -> Result<StepResult, String> {
+        let w = &self.prep.walkthrough;
+        let step = w
+            .steps
+            .get(index)
+            .ok_or_else(|| format!("no step {} in {}", index + 1, w.path.display()))?;
+        let t0 = Instant::now();
+        match self.play_step(step).await {
+            Ok((observation, hang_declared_after)) => {
+                let verdict = check(&step.expect, &observation);
+                Ok(StepResult {
+                    index,
+                    title: step.title.clone(),
+                    line: step.line,
+                    observation,
+                    verdict,
+                    elapsed: t0.elapsed(),
+                    hang_declared_after,
+                })
+            }
+            Err(e) => {
+                let mut message = e.to_string();
+                if let Some(s) = &self.session {
+                    let stderr = s.adapter_stderr();
+                    if !stderr.trim().is_empty() && !message.contains(stderr.trim()) {
+                        message.push_str(&format!(
+                            "\nthe adapter's stderr ends with:\n{}",
+                            tail(&stderr, 12)
+                        ));
+                    }
+                }
+                Err(message)
+            }
+        }
+    }
+
+    /// Tears the session down; returns the pids that were still alive afterwards (none,
+    /// unless something escaped teardown).
+    pub async fn finish(mut self) -> Vec<u32> {
+        match self.session.take() {
+            Some(session) => {
+                let report = session.end().await;
+                report
+                    .pids
+                    .iter()
+                    .copied()
+                    .filter(|&p| crate::procs::alive(p))
+                    .collect()
+            }
+            None => Vec::new(),
+        }
     }
 }
 
@@ -346,7 +386,9 @@ fn tail(text: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-struct Player<'a> {
+/// Plays one walkthrough step by step: what `play` drives to the end, and what an
+/// interactive presenter drives one key press at a time.
+pub struct Player<'a> {
     prep: &'a Prepared,
     adapter: &'a Adapter,
     opts: &'a RunOptions,
@@ -420,15 +462,7 @@ impl Player<'_> {
     }
 
     fn launch_target(&self) -> LaunchTarget {
-        let root = self
-            .prep
-            .program
-            .ancestors()
-            .nth(match self.prep.walkthrough.language {
-                Language::Rust => 3,
-                Language::Python => 3,
-            })
-            .map(Path::to_path_buf);
+        let root = Some(self.prep.root.clone());
         let mut env = self.prep.walkthrough.env.clone();
         env.extend(self.opts.env.iter().cloned());
         LaunchTarget {
@@ -436,7 +470,7 @@ impl Player<'_> {
             args: Vec::new(),
             cwd: root,
             env,
-            extra: Default::default(),
+            extra: self.opts.launch_extra.clone(),
         }
     }
 
