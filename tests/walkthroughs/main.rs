@@ -1,0 +1,5 @@
+//! End-to-end tests of the walkthrough engine: real walkthroughs played on real debuggers
+//! (lldb-dap 22 and debugpy, installed by `scripts/setup`), plus the editor integrations.
+//! One module per area.
+
+mod support;

@@ -1,0 +1,91 @@
+//! Shared helpers: where the project is, building the scenarios once, running dapwalk.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The project root (this crate's manifest folder).
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Builds the scenario binaries once per test process.
+pub fn build_scenarios() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "scenarios", "--bins"])
+            .current_dir(root())
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the scenarios failed");
+    });
+}
+
+/// Runs the dapwalk binary from the project root with `args`.
+pub fn dapwalk(args: &[&str]) -> Output {
+    build_scenarios();
+    Command::new(env!("CARGO_BIN_EXE_dapwalk"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("dapwalk runs")
+}
+
+/// Text of an output stream.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A scratch folder under the target directory, emptied first.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = root().join("target/test-scratch").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// Processes of ours still alive: debug adapters, lldb-server, debuggees started from this
+/// project's target/ or scenarios/python/. Zombies do not count (they run nothing).
+pub fn leftovers() -> Vec<String> {
+    let root = root().display().to_string();
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == std::process::id() {
+            continue;
+        }
+        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
+            continue;
+        };
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        let zombie = stat
+            .rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().next())
+            == Some("Z");
+        let ours = cmd.contains(&format!("{root}/target/debug/"))
+            && !cmd.contains("/deps/")
+            && !cmd.contains("dapwalk")
+            || cmd.contains(&format!("{root}/scenarios/python/"));
+        if ours && !zombie {
+            found.push(format!("{pid} {cmd}"));
+        }
+    }
+    found
+}
+
+/// Tests that start debuggers take this lock: a check that nothing is left behind must not
+/// see another test's live session.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
