@@ -48,7 +48,14 @@ pub fn bless_text(text: &str, index: usize, obs: &Observation) -> Result<String,
                     stopped.insert("reason", value(o.reason.clone()));
                 }
                 if stopped.contains_key("at") {
-                    match o.at.first() {
+                    // A line can carry several markers: keep the one already written if the
+                    // stop is on it.
+                    let current = stopped
+                        .get("at")
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string);
+                    let keep = o.at.iter().find(|m| Some(m.to_string()) == current);
+                    match keep.or(o.at.first()) {
                         Some(m) => {
                             stopped.insert("at", value(m.to_string()));
                         }

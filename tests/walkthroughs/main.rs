@@ -2,4 +2,5 @@
 //! (lldb-dap 22 and debugpy, installed by `scripts/setup`), plus the editor integrations.
 //! One module per area.
 
+mod rust_track;
 mod support;

@@ -26,12 +26,24 @@ pub fn build_scenarios() {
 /// Runs the dapwalk binary from the project root with `args`.
 pub fn dapwalk(args: &[&str]) -> Output {
     build_scenarios();
-    Command::new(env!("CARGO_BIN_EXE_dapwalk"))
-        .args(args)
+    command(args).output().expect("dapwalk runs")
+}
+
+/// The dapwalk command, marked so that `leftovers` can tell its descendants (adapters and
+/// debuggees inherit the environment) from processes other work on this machine started.
+pub fn command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dapwalk"));
+    cmd.args(args)
         .current_dir(root())
         .env("NO_COLOR", "1")
-        .output()
-        .expect("dapwalk runs")
+        .env(MARK, mark());
+    cmd
+}
+
+const MARK: &str = "DAPWALK_TEST_MARK";
+
+fn mark() -> String {
+    format!("walkthroughs-{}", std::process::id())
 }
 
 /// Text of an output stream.
@@ -47,10 +59,10 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// Processes of ours still alive: debug adapters, lldb-server, debuggees started from this
-/// project's target/ or scenarios/python/. Zombies do not count (they run nothing).
+/// Processes this test binary started (through dapwalk) that are still alive: adapters,
+/// lldb-server, debuggees, process-pool children. Zombies do not count (they run nothing).
 pub fn leftovers() -> Vec<String> {
-    let root = root().display().to_string();
+    let needle = format!("{MARK}={}", mark());
     let mut found = Vec::new();
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return found;
@@ -63,21 +75,26 @@ pub fn leftovers() -> Vec<String> {
         if pid == std::process::id() {
             continue;
         }
-        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
+        let Ok(environ) = std::fs::read(e.path().join("environ")) else {
             continue;
         };
-        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        if !environ
+            .split(|b| *b == 0)
+            .any(|var| var == needle.as_bytes())
+        {
+            continue;
+        }
         let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
         let zombie = stat
             .rfind(')')
             .and_then(|i| stat[i + 1..].split_whitespace().next())
             == Some("Z");
-        let ours = cmd.contains(&format!("{root}/target/debug/"))
-            && !cmd.contains("/deps/")
-            && !cmd.contains("dapwalk")
-            || cmd.contains(&format!("{root}/scenarios/python/"));
-        if ours && !zombie {
-            found.push(format!("{pid} {cmd}"));
+        if !zombie {
+            let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            found.push(format!(
+                "{pid} {}",
+                String::from_utf8_lossy(&cmd).replace('\0', " ")
+            ));
         }
     }
     found
@@ -87,5 +104,6 @@ pub fn leftovers() -> Vec<String> {
 /// see another test's live session.
 pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
