@@ -282,7 +282,7 @@ fn an_adapter_that_dies_mid_walkthrough_is_reported_and_its_debuggee_killed() {
 fn ctrl_c_stops_every_debugger_and_program() {
     let _serial = serial();
     support::build_scenarios();
-    let mut child = support::command(&[
+    let child = support::command(&[
         "run",
         "--no-build",
         "walkthroughs/rust/14-pep3148-mutual.toml",
