@@ -16,6 +16,8 @@ pub mod procs;
 pub mod report;
 pub mod runner;
 pub mod session;
+pub mod tour;
 pub mod transport;
+pub mod vscode;
 pub mod walkthrough;
 pub mod watch;

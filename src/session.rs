@@ -380,6 +380,11 @@ impl Session {
         let launch_args = adapter.launch_arguments(target)?;
         let mut cmd = tokio::process::Command::new(&adapter.program);
         cmd.args(&adapter.args)
+            // The program inherits the adapter's environment. Variables that decide the
+            // scenarios' races come only from the walkthrough, never from the user's shell.
+            .env_remove("PYTHONUNBUFFERED")
+            .env_remove("PYTHON_GIL")
+            .env_remove("ALWAYS_DEADLOCK_SLEEP")
             .envs(adapter.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stderr(Stdio::piped())

@@ -4,3 +4,4 @@
 
 mod rust_track;
 mod support;
+mod vscode;
