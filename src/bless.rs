@@ -148,6 +148,7 @@ expect.stacks.MainThread = ["join"]
                 reason: "breakpoint".into(),
                 at: vec![MarkerRef::Port("exit-flag-store".into())],
                 location: None,
+                description: None,
             }),
             threads: vec![ObservedThread {
                 name: "MainThread".into(),

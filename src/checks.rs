@@ -36,6 +36,8 @@ pub struct ObservedStop {
     pub at: Vec<MarkerRef>,
     /// `file:line` of that frame, for when no marker is there.
     pub location: Option<String>,
+    /// The adapter's description of the stop (an exception's message), when it gives one.
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -139,6 +141,11 @@ pub fn check(expect: &Expect, obs: &Observation) -> Verdict {
                 }
             }
         });
+        if let Some(d) = &st.description {
+            expected.push(format!("description: {d}"));
+            let got = obs.stop.as_ref().and_then(|o| o.description.as_deref());
+            observed.push(format!("description: {}", got.unwrap_or("(none)")));
+        }
     }
 
     if let Some(t) = &expect.threads {
@@ -447,6 +454,7 @@ mod tests {
                 reason: "breakpoint".into(),
                 at: vec![MarkerRef::Port(marker.into())],
                 location: Some("thread.rs:80".into()),
+                description: None,
             }),
             threads: vec![ObservedThread {
                 name: "MainThread".into(),
@@ -480,6 +488,7 @@ mod tests {
                 thread: Some("MainThread".into()),
                 reason: Some("breakpoint".into()),
                 at: Some(MarkerRef::Port(marker.into())),
+                description: None,
             },
             line: 3,
         });

@@ -58,6 +58,13 @@ enum Command {
         /// The walkthrough file.
         path: PathBuf,
     },
+    /// Write the CodeTour tours (.tours/), the breakpoint and watch list
+    /// (.vscode/dapwalk-breakpoints.md) and the README's VS Code section from the walkthroughs.
+    Tour {
+        /// Write nothing; exit 1 when a committed file differs from what would be written.
+        #[arg(long)]
+        check: bool,
+    },
     /// List the debug adapters found (version, path) and what to install for missing ones.
     Adapters {
         #[command(flatten)]
@@ -103,6 +110,10 @@ struct RunArgs {
     /// Which debug adapter plays the Rust walkthroughs (Python ones always use debugpy).
     #[arg(long, value_enum, default_value = "auto")]
     adapter: AdapterChoice,
+    /// Play through this launch configuration of .vscode/launch.json (its type chooses the
+    /// adapter, its keys go into the launch request); without PATHS, every walkthrough it fits.
+    #[arg(long, value_name = "NAME", conflicts_with = "adapter")]
+    config: Option<String>,
     #[command(flatten)]
     adapters: AdapterArgs,
     /// How many walkthroughs to play at once.
@@ -157,6 +168,7 @@ pub fn main() -> ExitCode {
         Command::List => list(&project),
         Command::Show { path } => show(&project, &path),
         Command::Run(args) => run(&project, args),
+        Command::Tour { check } => tour(&project, check),
     }
 }
 
@@ -165,6 +177,7 @@ impl RunArgs {
         RunArgs {
             paths: Vec::new(),
             adapter: AdapterChoice::Auto,
+            config: None,
             adapters: AdapterArgs::default(),
             jobs: 1,
             format: Format::Human,
@@ -279,6 +292,33 @@ fn list(project: &Project) -> ExitCode {
     status
 }
 
+fn tour(project: &Project, check: bool) -> ExitCode {
+    let result = if check {
+        crate::tour::check_files(project)
+    } else {
+        crate::tour::write(project)
+    };
+    match result {
+        Ok(paths) if check && !paths.is_empty() => {
+            for p in &paths {
+                eprintln!("dapwalk: {} differs from the walkthroughs", p.display());
+            }
+            eprintln!("dapwalk: run `dapwalk tour` and commit the result");
+            ExitCode::from(EXIT_MISMATCH)
+        }
+        Ok(paths) => {
+            for p in &paths {
+                println!("wrote {}", p.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("dapwalk: {e}");
+            ExitCode::from(EXIT_SETUP)
+        }
+    }
+}
+
 fn show(project: &Project, path: &Path) -> ExitCode {
     let w = match walkthrough::load(path) {
         Ok(w) => w,
@@ -294,7 +334,18 @@ fn show(project: &Project, path: &Path) -> ExitCode {
 }
 
 fn run(project: &Project, args: RunArgs) -> ExitCode {
-    let files = match collect(project, &args.paths) {
+    let config = match args.config.as_deref() {
+        Some(name) => match crate::vscode::for_run(project, name, &args.paths) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("dapwalk: {e}");
+                return ExitCode::from(EXIT_SETUP);
+            }
+        },
+        None => None,
+    };
+    let paths = config.as_ref().map_or(args.paths.clone(), |c| c.files.clone());
+    let files = match collect(project, &paths) {
         Ok(f) if f.is_empty() => {
             eprintln!("dapwalk: no walkthrough files found");
             return ExitCode::from(EXIT_SETUP);
@@ -326,11 +377,12 @@ fn run(project: &Project, args: RunArgs) -> ExitCode {
     let needs_python = prepared
         .iter()
         .any(|p| p.walkthrough.language == Language::Python);
-    let rust_kind = match args.adapter {
-        AdapterChoice::Codelldb => AdapterKind::CodeLldb,
+    let rust_kind = match (args.adapter, config.as_ref().map(|c| c.kind)) {
+        (_, Some(AdapterKind::CodeLldb)) | (AdapterChoice::Codelldb, None) => AdapterKind::CodeLldb,
         _ => AdapterKind::LldbDap,
     };
-    let only_python = args.adapter == AdapterChoice::Debugpy;
+    let only_python = args.adapter == AdapterChoice::Debugpy
+        || config.as_ref().is_some_and(|c| c.kind == AdapterKind::Debugpy);
     let mut found: Vec<(Language, Adapter)> = Vec::new();
     let explicit = |k: AdapterKind| match k {
         AdapterKind::LldbDap => args.adapters.lldb_dap.clone(),
@@ -366,6 +418,7 @@ fn run(project: &Project, args: RunArgs) -> ExitCode {
 
     let opts = RunOptions {
         step_timeout: std::time::Duration::from_secs(args.step_timeout.max(1)),
+        launch_extra: config.map(|c| c.launch_keys).unwrap_or_default(),
         ..RunOptions::default()
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()

@@ -115,6 +115,31 @@ pub fn is_stuck(sample: &Sample) -> bool {
             .all(|s| matches!(s, ThreadState::BlockedForever | ThreadState::Held))
 }
 
+/// Whether a sample of a program run by debugpy shows every program thread blocked for good.
+///
+/// debugpy runs threads of its own inside the debuggee (a socket reader, a writer, timers);
+/// they wait in socket reads or in timed waits, never in a wait without a timeout (measured on
+/// debugpy 1.8.22, Python 3.10–3.12). So the threads blocked forever are program threads, and
+/// the program is stuck when there are at least as many of them as the adapter lists program
+/// threads (`threads` answers while the program runs).
+pub fn is_stuck_python(sample: &Sample, program_threads: usize) -> bool {
+    let blocked = sample
+        .values()
+        .filter(|s| **s == ThreadState::BlockedForever)
+        .count();
+    program_threads > 0 && blocked >= program_threads
+}
+
+/// The part of a sample that must stay the same for a Python hang: the threads blocked
+/// forever (debugpy's own threads come and go between running and timed waits).
+pub fn blocked_part(sample: &Sample) -> Sample {
+    sample
+        .iter()
+        .filter(|(_, s)| **s == ThreadState::BlockedForever)
+        .map(|(t, s)| (*t, *s))
+        .collect()
+}
+
 /// Decides hangs from consecutive samples: stuck, with the same threads in the same states,
 /// `needed` times in a row.
 #[derive(Debug)]
@@ -135,8 +160,14 @@ impl HangDetector {
 
     /// Feeds one sample; true once the program has looked stuck `needed` times in a row.
     pub fn observe(&mut self, sample: Option<Sample>) -> bool {
+        let stuck = sample.as_ref().is_some_and(is_stuck);
+        self.observe_judged(sample, stuck)
+    }
+
+    /// Like [`HangDetector::observe`], with the stuck-or-not judgement made by the caller.
+    pub fn observe_judged(&mut self, sample: Option<Sample>, stuck: bool) -> bool {
         match sample {
-            Some(s) if is_stuck(&s) => {
+            Some(s) if stuck => {
                 if self.last.as_ref() == Some(&s) {
                     self.streak += 1;
                 } else {
@@ -212,6 +243,20 @@ mod tests {
         assert!(!d.observe(Some(s(&[BlockedForever, BlockedForever]))));
         assert!(d.observe(Some(s(&[BlockedForever, BlockedForever]))));
         assert!(!d.observe(None), "a process that went away is not hung");
+    }
+
+    #[test]
+    fn a_python_program_is_stuck_when_its_threads_all_block_forever() {
+        use ThreadState::*;
+        // Main and the worker blocked; debugpy's reader and timers waiting.
+        let sample = s(&[BlockedForever, Waiting, Waiting, BlockedForever, Running]);
+        assert!(is_stuck_python(&sample, 2));
+        assert!(
+            !is_stuck_python(&sample, 3),
+            "a third program thread can still run"
+        );
+        assert!(!is_stuck_python(&s(&[Waiting, Waiting]), 0));
+        assert_eq!(blocked_part(&sample).len(), 2);
     }
 
     #[test]

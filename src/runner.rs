@@ -25,11 +25,23 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone)]
 pub struct Project {
     pub root: PathBuf,
+    /// The Python that runs the Python track (`--python`); default: the project's `.venv`,
+    /// else `python3`. Its standard library resolves `stdlib:` markers.
+    pub python: Option<PathBuf>,
 }
 
 impl Project {
     pub fn new(root: impl Into<PathBuf>) -> Project {
-        Project { root: root.into() }
+        Project {
+            root: root.into(),
+            python: None,
+        }
+    }
+
+    /// The same project played with another Python.
+    pub fn with_python(mut self, python: Option<PathBuf>) -> Project {
+        self.python = python;
+        self
     }
 
     /// The source file of a scenario: a Rust binary or a Python twin.
@@ -92,7 +104,7 @@ pub fn prepare(
         Language::Rust => Some(project.port_dir()),
         Language::Python => None,
     };
-    let markers = MarkerIndex::build(&source, port.as_deref()).map_err(|e| {
+    let mut markers = MarkerIndex::build(&source, port.as_deref()).map_err(|e| {
         err(
             1,
             format!(
@@ -111,6 +123,7 @@ pub fn prepare(
             .breakpoints
             .iter()
             .chain(&step.clear)
+            .chain(step.wait_for.iter().map(|(_, m)| m))
             .map(|m| (&m.value, m.line))
             .chain(
                 step.expect
@@ -119,6 +132,16 @@ pub fn prepare(
                     .and_then(|s| s.value.at.as_ref().map(|a| (a, s.line))),
             );
         for (r, line) in refs {
+            if let MarkerRef::Stdlib(_) = r {
+                let stdlib = python_stdlib(project).map_err(|m| err(line, m, None))?;
+                markers.add_stdlib(&stdlib, r).map_err(|m| {
+                    err(
+                        line,
+                        m,
+                        Some("stdlib:<module path>:<text>: the first line that begins with the text, indentation aside".into()),
+                    )
+                })?;
+            }
             markers
                 .resolve(r)
                 .map_err(|m| err(line, m, Some(format!("markers are comments `// @bp NAME` in {} or, with `port:`, in scenarios/src/*.rs", source.display()))))?;
@@ -127,6 +150,13 @@ pub fn prepare(
             if t.is_empty() {
                 return Err(err(step.line, "an empty thread name".into(), None));
             }
+        }
+        if !step.hold.is_empty() && w.language == Language::Python {
+            return Err(err(
+                step.line,
+                "`hold` needs an LLDB adapter: debugpy's continue resumes every thread".into(),
+                Some("in debugpy's non-stop mode (launch = { stopAllThreadsOnSuspend = false }) line the threads up with wait_for, then continue".into()),
+            ));
         }
         if !step.hold.is_empty() && step.action != Action::Continue {
             return Err(err(
@@ -424,7 +454,7 @@ impl Player<'_> {
                         .map(|(p, l)| (p.clone(), l.iter().copied().collect()))
                         .collect(),
                     functions: self.function_bps.iter().cloned().collect(),
-                    exceptions: None,
+                    exceptions: step.exceptions.as_deref().map(exception_arguments),
                 };
                 let session =
                     Session::start(self.adapter, &target, &bps, self.opts.timeouts.clone()).await?;
@@ -440,9 +470,18 @@ impl Player<'_> {
                     )));
                 }
                 self.push_breakpoints(&changed).await?;
+                if let Some(names) = &step.exceptions {
+                    let a = exception_arguments(names);
+                    self.session()?
+                        .client()
+                        .request("setExceptionBreakpoints", Some(a))
+                        .await
+                        .map_err(SessionError::from)?;
+                }
                 self.act(step).await?
             }
         };
+        let landing = self.gather(step, landing).await?;
         let mut hang_after = None;
         match &landing {
             Landing::Stopped(stop) => self.last_stop = Some(stop.clone()),
@@ -465,12 +504,17 @@ impl Player<'_> {
         let root = Some(self.prep.root.clone());
         let mut env = self.prep.walkthrough.env.clone();
         env.extend(self.opts.env.iter().cloned());
+        // The walkthrough's own launch keys win: its forcing depends on them.
+        let mut extra = self.opts.launch_extra.clone();
+        for (k, v) in &self.prep.walkthrough.launch {
+            extra.insert(k.clone(), v.clone());
+        }
         LaunchTarget {
             program: self.prep.program.clone(),
             args: Vec::new(),
             cwd: root,
             env,
-            extra: self.opts.launch_extra.clone(),
+            extra,
         }
     }
 
@@ -690,15 +734,38 @@ impl Player<'_> {
                 Err(e) => return Err(e.into()),
             }
             let pid = session.debuggee_pid();
-            let sample = pid.and_then(hang::sample);
-            let stuck = sample.as_ref().is_some_and(hang::is_stuck);
+            let mut sample = pid.and_then(hang::sample);
+            let stuck = match self.adapter.kind {
+                AdapterKind::Debugpy => match &sample {
+                    // Asking the adapter costs a request: only when the picture suggests it.
+                    Some(s) if !hang::blocked_part(s).is_empty() => {
+                        // A program on its way out may take the adapter's server with it:
+                        // no answer is no hang, and the exit event follows.
+                        let n = match self.session()?.threads().await {
+                            Ok(t) => t.len(),
+                            Err(_) => 0,
+                        };
+                        hang::is_stuck_python(s, n)
+                    }
+                    _ => false,
+                },
+                _ => sample.as_ref().is_some_and(hang::is_stuck),
+            };
+            if self.adapter.kind == AdapterKind::Debugpy {
+                sample = sample.as_ref().map(hang::blocked_part);
+            }
             if stuck {
                 first_stuck.get_or_insert_with(Instant::now);
             } else {
                 first_stuck = None;
             }
-            if detector.observe(sample) {
+            if detector.observe_judged(sample, stuck) {
                 let declared_after = first_stuck.map(|t| t.elapsed()).unwrap_or_default();
+                // debugpy answers a pause of threads blocked in C lock acquires with no stop
+                // (and `threads`/`stackTrace` answer without one): do not wait for it.
+                if self.adapter.kind == AdapterKind::Debugpy {
+                    return Ok(Landing::Hung { declared_after });
+                }
                 let any = self.any_thread().await?;
                 if let Some(stop) = self.session()?.pause(any).await? {
                     self.last_stop = Some(stop);
@@ -712,6 +779,81 @@ impl Player<'_> {
                 }
                 return Ok(Landing::StillRunning(step_timeout));
             }
+        }
+    }
+
+    /// With `wait_for`, keeps waiting after the first stop until every named thread has
+    /// stopped at its marker (debugpy's non-stop mode suspends only the thread that hits a
+    /// breakpoint; the others run on until theirs). A stop anywhere else ends the wait: the
+    /// step's checks then show where it happened.
+    async fn gather(&mut self, step: &Step, landing: Landing) -> Result<Landing, StepError> {
+        let mut waiting: Vec<(String, MarkerRef)> = step
+            .wait_for
+            .iter()
+            .map(|(t, m)| (t.clone(), m.value.clone()))
+            .collect();
+        if waiting.is_empty() {
+            return Ok(landing);
+        }
+        let mut landing = landing;
+        let mut arrived = Vec::new();
+        loop {
+            let Landing::Stopped(stop) = &landing else {
+                return Ok(landing);
+            };
+            let pid = self.session()?.debuggee_pid();
+            let threads = self.session()?.threads().await?;
+            for id in stop.thread_ids.iter().copied().chain(stop.thread_id) {
+                if arrived.contains(&id) {
+                    continue;
+                }
+                let name = threads
+                    .iter()
+                    .find(|t| t.id == id)
+                    .map(|t| portable_thread_name(&t.name, t.id, pid))
+                    .unwrap_or_default();
+                let top = self.session()?.stack(id, 1).await?;
+                let at: Vec<MarkerRef> = top
+                    .first()
+                    .and_then(|f| Some((f.path()?.to_string(), f.line)))
+                    .map(|(p, l)| {
+                        self.prep
+                            .markers
+                            .at(Path::new(&p), l as usize)
+                            .into_iter()
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                match waiting
+                    .iter()
+                    .position(|(t, m)| *t == name && at.contains(m))
+                {
+                    Some(i) => {
+                        waiting.remove(i);
+                        arrived.push(id);
+                    }
+                    None => return Ok(landing),
+                }
+            }
+            if waiting.is_empty() {
+                // The step looks from the first thread it named, whichever arrived last.
+                let first = step.wait_for.first().map(|(t, _)| t.as_str());
+                let mut stop = stop.clone();
+                for &id in &arrived {
+                    let name = threads
+                        .iter()
+                        .find(|t| t.id == id)
+                        .map(|t| portable_thread_name(&t.name, t.id, pid));
+                    if name.as_deref() == first {
+                        stop.thread_id = Some(id);
+                    }
+                }
+                stop.thread_ids = arrived;
+                return Ok(Landing::Stopped(stop));
+            }
+            self.last_stop = Some(stop.clone());
+            landing = self.wait_landing(step.timeout).await?;
         }
     }
 
@@ -777,13 +919,34 @@ impl Player<'_> {
             Landing::Stayed => self.last_stop.as_ref().and_then(|s| s.thread_id),
             _ => None,
         };
+        // The frame a stop is named after: the first frame with a source whose line
+        // carries a marker (a stdlib breakpoint's frame on the Python track), else the top
+        // user frame.
+        let mut marked_frame: Option<(i64, String, i64)> = None;
         for t in &threads {
-            let frames = session.stack(t.id, self.opts.stack_levels).await?;
+            let frames = match session.stack(t.id, self.opts.stack_levels).await {
+                Ok(f) => f,
+                // A thread debugpy cannot walk (it is starting or ending) shows no frames.
+                Err(_) if kind == AdapterKind::Debugpy => Vec::new(),
+                Err(e) => return Err(e.into()),
+            };
             let name = portable_thread_name(&t.name, t.id, pid);
             if Some(t.id) == stopped_id {
-                if let Some(f) = frames.iter().find(|f| f.is_user_frame()) {
+                let shown = frames.iter().find(|f| shown_frame(kind, f));
+                if kind == AdapterKind::Debugpy {
+                    // As in the editor, watches read in the selected frame: the top one.
+                    top_user_frame = frames
+                        .first()
+                        .map(|f| (f.id, f.path().map(str::to_string), f.line));
+                } else if let Some(f) = shown {
                     top_user_frame = Some((f.id, f.path().map(str::to_string), f.line));
                 }
+                marked_frame = frames
+                    .iter()
+                    .find(|f| f.path().is_some())
+                    .and_then(|f| Some((f.id, f.path()?.to_string(), f.line)))
+                    .filter(|(_, p, l)| !self.prep.markers.at(Path::new(p), *l as usize).is_empty())
+                    .or_else(|| shown.and_then(|f| Some((f.id, f.path()?.to_string(), f.line))));
             }
             obs.threads.push(ObservedThread {
                 name,
@@ -791,7 +954,7 @@ impl Player<'_> {
                     .iter()
                     .map(|f| ObservedFrame {
                         name: normalize_frame_name(&f.name),
-                        user: f.is_user_frame(),
+                        user: shown_frame(kind, f),
                         location: f.file_name().map(|n| format!("{n}:{}", f.line)),
                     })
                     .collect(),
@@ -806,8 +969,8 @@ impl Player<'_> {
                     .map(|s| s.reason.clone())
                     .unwrap_or_default(),
             };
-            let (at, location) = match &top_user_frame {
-                Some((_, Some(path), line)) => (
+            let (at, location) = match &marked_frame {
+                Some((_, path, line)) => (
                     self.prep
                         .markers
                         .at(Path::new(path), *line as usize)
@@ -837,6 +1000,10 @@ impl Player<'_> {
                 reason: normalize_reason(kind, &reason),
                 at,
                 location,
+                description: match landing {
+                    Landing::Stopped(s) => s.description.clone(),
+                    _ => self.last_stop.as_ref().and_then(|s| s.description.clone()),
+                },
             });
         }
 
@@ -887,6 +1054,78 @@ impl Player<'_> {
         }
         Ok(obs)
     }
+}
+
+/// Whether a frame is shown in the walkthrough's stacks. On the Python track the standard
+/// library's frames are the talk's subject (`submit`, `_python_exit`, `result`), so every
+/// Python source counts except debugpy's own; elsewhere, the program's and the port's frames.
+pub fn shown_frame(kind: AdapterKind, f: &crate::session::Frame) -> bool {
+    match kind {
+        AdapterKind::Debugpy => f.path().is_some_and(|p| {
+            p.starts_with('/') && !p.contains("/debugpy/") && !p.contains("/pydevd")
+        }),
+        _ => f.is_user_frame(),
+    }
+}
+
+/// `setExceptionBreakpoints` arguments that stop whenever one of `names` is raised, caught
+/// or not, in debugpy's dialect (`exceptionOptions` under "Python Exceptions"). With no
+/// names, exception breakpoints are cleared.
+pub fn exception_arguments(names: &[String]) -> serde_json::Value {
+    let options: Vec<serde_json::Value> = names
+        .iter()
+        .map(|n| {
+            json!({
+                "path": [{ "names": ["Python Exceptions"] }, { "names": [n] }],
+                "breakMode": "always",
+            })
+        })
+        .collect();
+    json!({ "filters": [], "exceptionOptions": options })
+}
+
+/// The standard library folder of the interpreter that plays the Python track, asked once
+/// per interpreter.
+fn python_stdlib(project: &Project) -> Result<PathBuf, String> {
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<BTreeMap<Option<PathBuf>, PathBuf>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(p) = cache
+        .lock()
+        .ok()
+        .and_then(|c| c.get(&project.python).cloned())
+    {
+        return Ok(p);
+    }
+    let python = match &project.python {
+        Some(p) => p.clone(),
+        None => crate::adapters::debugpy::discover(None, &project.root)
+            .map(|a| a.program)
+            .map_err(|e| format!("cannot resolve stdlib markers: {e}"))?,
+    };
+    let out = crate::adapters::run_for_output(
+        &python,
+        &[
+            "-c",
+            "import os, concurrent.futures.thread as m; print('dapwalk-stdlib', os.path.dirname(os.path.dirname(os.path.dirname(m.__file__))))",
+        ],
+    )
+    .ok_or_else(|| format!("cannot run {} to find its standard library", python.display()))?;
+    let dir = out
+        .lines()
+        .find_map(|l| l.strip_prefix("dapwalk-stdlib "))
+        .map(|d| PathBuf::from(d.trim()))
+        .ok_or_else(|| {
+            format!(
+                "{} did not name its standard library: {}",
+                python.display(),
+                out.trim()
+            )
+        })?;
+    if let Ok(mut c) = cache.lock() {
+        c.insert(project.python.clone(), dir.clone());
+    }
+    Ok(dir)
 }
 
 fn unreachable_start() -> Result<Landing, StepError> {

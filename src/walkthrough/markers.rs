@@ -14,11 +14,21 @@ use std::path::{Path, PathBuf};
 pub enum MarkerRef {
     Program(String),
     Port(String),
+    /// `module path:text` in the Python standard library (see the module comment).
+    Stdlib(String),
 }
 
 impl MarkerRef {
     /// Parses `inner-submit` or `port:exit-flag-store`.
     pub fn parse(s: &str) -> Result<MarkerRef, String> {
+        if let Some(spec) = s.strip_prefix("stdlib:") {
+            return match stdlib_parts(spec) {
+                Some(_) => Ok(MarkerRef::Stdlib(spec.to_owned())),
+                None => Err(format!(
+                    "{s:?} is not a stdlib reference: write stdlib:<module path ending in .py>:<the line's text>"
+                )),
+            };
+        }
         let (port, name) = match s.strip_prefix("port:") {
             Some(rest) => (true, rest),
             None => (false, s),
@@ -37,9 +47,25 @@ impl MarkerRef {
 
     pub fn name(&self) -> &str {
         match self {
-            MarkerRef::Program(n) | MarkerRef::Port(n) => n,
+            MarkerRef::Program(n) | MarkerRef::Port(n) | MarkerRef::Stdlib(n) => n,
         }
     }
+}
+
+/// Splits a stdlib reference's spec into the module file and the line's text.
+pub fn stdlib_parts(spec: &str) -> Option<(&str, &str)> {
+    let i = spec.find(".py:")?;
+    let (file, text) = (&spec[..i + 3], spec[i + 4..].trim());
+    let relative = !file.starts_with('/') && !file.split('/').any(|c| c == "..");
+    (relative && !text.is_empty()).then_some((file, text))
+}
+
+/// The first line (1-based) of `source` whose text, without indentation, begins with `text`.
+pub fn find_pattern_line(source: &str, text: &str) -> Option<usize> {
+    source
+        .lines()
+        .position(|l| l.trim_start().starts_with(text))
+        .map(|i| i + 1)
 }
 
 impl fmt::Display for MarkerRef {
@@ -47,6 +73,7 @@ impl fmt::Display for MarkerRef {
         match self {
             MarkerRef::Program(n) => f.write_str(n),
             MarkerRef::Port(n) => write!(f, "port:{n}"),
+            MarkerRef::Stdlib(n) => write!(f, "stdlib:{n}"),
         }
     }
 }
@@ -111,6 +138,25 @@ impl MarkerIndex {
                 self.sites.insert(r, site);
             }
         }
+        Ok(())
+    }
+
+    /// Resolves a stdlib reference against the standard library folder `stdlib` (the one of
+    /// the interpreter that will run the program) and adds it; other references pass.
+    pub fn add_stdlib(&mut self, stdlib: &Path, r: &MarkerRef) -> Result<(), String> {
+        let MarkerRef::Stdlib(spec) = r else {
+            return Ok(());
+        };
+        let Some((file, text)) = stdlib_parts(spec) else {
+            return Err(format!("{r} is not a stdlib reference"));
+        };
+        let path = stdlib.join(file);
+        let source = std::fs::read_to_string(&path)
+            .map_err(|e| format!("{r}: cannot read {}: {e}", path.display()))?;
+        let line = find_pattern_line(&source, text)
+            .ok_or_else(|| format!("{r}: no line of {} begins with {text:?}", path.display()))?;
+        self.sites
+            .insert(r.clone(), MarkerSite { file: path, line });
         Ok(())
     }
 
@@ -225,5 +271,21 @@ mod tests {
         );
         assert!(MarkerRef::parse("Inner Submit").is_err());
         assert!(MarkerRef::parse("port:").is_err());
+        assert_eq!(
+            MarkerRef::parse("stdlib:concurrent/futures/thread.py:_shutdown = True"),
+            Ok(MarkerRef::Stdlib(
+                "concurrent/futures/thread.py:_shutdown = True".into()
+            ))
+        );
+        assert!(MarkerRef::parse("stdlib:thread.py").is_err());
+        assert!(MarkerRef::parse("stdlib:/usr/lib/x.py:a").is_err());
+    }
+
+    #[test]
+    fn a_pattern_names_the_first_line_beginning_with_it() {
+        let src = "x = 1\n        executor._shutdown = True\n    _shutdown = True\n    self._shutdown = True\n";
+        assert_eq!(find_pattern_line(src, "_shutdown = True"), Some(3));
+        assert_eq!(find_pattern_line(src, "self._shutdown = True"), Some(4));
+        assert_eq!(find_pattern_line(src, "nowhere"), None);
     }
 }

@@ -27,6 +27,9 @@ pub struct Walkthrough {
     pub intro: String,
     /// Environment for the program (`PYTHON_GIL = "0"` runs the port free-threaded).
     pub env: Vec<(String, String)>,
+    /// Adapter launch keys merged over the profile's: how a Python walkthrough turns on
+    /// debugpy's non-stop mode (`stopAllThreadsOnSuspend = false`).
+    pub launch: serde_json::Map<String, serde_json::Value>,
     /// Watch values evaluated at every stop, in the order written.
     pub watch: Vec<WatchSpec>,
     pub steps: Vec<Step>,
@@ -98,6 +101,12 @@ pub struct Step {
     /// forces one side of a race.
     pub hold: Vec<String>,
     pub evaluate: Vec<String>,
+    /// Exception breakpoints from this step on, by exception class name (`RuntimeError`):
+    /// the debugger stops whenever one is raised, caught or not. An empty list clears them.
+    pub exceptions: Option<Vec<String>>,
+    /// Threads (portable names) that must each stop at their marker before the step looks:
+    /// how a walkthrough in debugpy's non-stop mode lines threads up to force a race.
+    pub wait_for: Vec<(String, Located<MarkerRef>)>,
     /// How long the action may run before dapwalk pauses the program to look (default: the
     /// run's step timeout). A step that shows a program stuck in a timed wait sets it short.
     pub timeout: Option<std::time::Duration>,
@@ -188,6 +197,8 @@ pub struct ExpectStop {
     pub reason: Option<String>,
     /// The marker the stopped thread's top user frame sits on.
     pub at: Option<MarkerRef>,
+    /// The adapter's description of the stop: an exception's message.
+    pub description: Option<String>,
 }
 
 /// How the program ends.

@@ -59,6 +59,9 @@ struct RawFile {
     intro: String,
     #[serde(default)]
     env: BTreeMap<String, String>,
+    /// Launch keys for the adapter, merged over its profile's (debugpy's non-stop mode).
+    #[serde(default)]
+    launch: BTreeMap<String, toml::Value>,
     #[serde(default)]
     watch: Vec<Spanned<RawWatch>>,
     #[serde(default)]
@@ -92,6 +95,10 @@ struct RawStep {
     hold: Vec<String>,
     #[serde(default)]
     evaluate: Vec<String>,
+    #[serde(default)]
+    exceptions: Option<Vec<String>>,
+    #[serde(default)]
+    wait_for: BTreeMap<String, Spanned<String>>,
     /// Seconds.
     #[serde(default)]
     timeout: Option<Spanned<f64>>,
@@ -120,6 +127,7 @@ struct RawStop {
     thread: Option<String>,
     reason: Option<String>,
     at: Option<String>,
+    description: Option<String>,
 }
 
 /// Watch values are compared as rendered text; TOML booleans and integers are accepted for
@@ -231,16 +239,17 @@ pub fn parse_str(path: &Path, text: &str) -> Result<Walkthrough, LoadError> {
                     Some("breakpoints name source markers (`// @bp NAME`), never line numbers"),
                 )
             })?;
-            if language == Language::Python && matches!(value, MarkerRef::Port(_)) {
-                return Err(err(
-                    l,
-                    format!("{value}: port markers exist only in the Rust port"),
-                    None,
-                ));
-            }
+            check_track(language, &value).map_err(|m| err(l, m, None))?;
             Ok(Located { value, line: l })
         };
         let breakpoints = s.breakpoints.iter().map(marker).collect::<Result<_, _>>()?;
+        // In the order written: the first thread is the one the step then looks from.
+        let mut written: Vec<(&String, &Spanned<String>)> = s.wait_for.iter().collect();
+        written.sort_by_key(|(_, m)| m.span().start);
+        let mut wait_for = Vec::new();
+        for (thread, m) in written {
+            wait_for.push((thread.clone(), marker(m)?));
+        }
         let clear = s.clear.iter().map(marker).collect::<Result<_, _>>()?;
         let action = match &s.action {
             None if i == 0 => Action::Start,
@@ -299,6 +308,8 @@ pub fn parse_str(path: &Path, text: &str) -> Result<Walkthrough, LoadError> {
             thread: s.thread.clone(),
             hold: s.hold.clone(),
             evaluate: s.evaluate.clone(),
+            exceptions: s.exceptions.clone(),
+            wait_for,
             expect,
         });
     }
@@ -310,9 +321,42 @@ pub fn parse_str(path: &Path, text: &str) -> Result<Walkthrough, LoadError> {
         language,
         intro: raw.intro.trim().to_owned(),
         env: raw.env.into_iter().collect(),
+        launch: raw
+            .launch
+            .into_iter()
+            .map(|(k, v)| (k, toml_to_json(v)))
+            .collect(),
         watch,
         steps,
     })
+}
+
+/// Port markers exist only on the Rust track, stdlib ones only on the Python track.
+fn check_track(language: Language, value: &MarkerRef) -> Result<(), String> {
+    match (language, value) {
+        (Language::Python, MarkerRef::Port(_)) => {
+            Err(format!("{value}: port markers exist only in the Rust port"))
+        }
+        (Language::Rust, MarkerRef::Stdlib(_)) => Err(format!(
+            "{value}: stdlib markers exist only on the Python track (the Rust port's are port:NAME)"
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn toml_to_json(v: toml::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        toml::Value::String(s) => J::String(s),
+        toml::Value::Integer(i) => J::from(i),
+        toml::Value::Float(f) => J::from(f),
+        toml::Value::Boolean(b) => J::Bool(b),
+        toml::Value::Datetime(d) => J::String(d.to_string()),
+        toml::Value::Array(a) => J::Array(a.into_iter().map(toml_to_json).collect()),
+        toml::Value::Table(t) => {
+            J::Object(t.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect())
+        }
+    }
 }
 
 fn convert_expect(
@@ -334,6 +378,7 @@ fn convert_expect(
                 thread: st.get_ref().thread.clone(),
                 reason: st.get_ref().reason.clone(),
                 at,
+                description: st.get_ref().description.clone(),
             },
             line: loc(&st.span()),
         });
