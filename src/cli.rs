@@ -42,6 +42,7 @@ Examples:
   dapwalk run --jobs 2 --junit report.xml       CI: two at a time, JUnit for the dashboard
   dapwalk list                                  what there is to play
   dapwalk show walkthroughs/rust/01-no-deadlock.toml   the narrative as Markdown
+  dapwalk present walkthroughs/rust/02-always-deadlock.toml --record talk.md
   dapwalk adapters                              which debuggers were found
 
 Exit codes: 0 all passed, 1 a walkthrough departed from its narrative,
@@ -65,6 +66,8 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Play one walkthrough step by step, a key press per step, for presenting the talk.
+    Present(crate::present::PresentArgs),
     /// List the debug adapters found (version, path) and what to install for missing ones.
     Adapters {
         #[command(flatten)]
@@ -167,6 +170,7 @@ pub fn main() -> ExitCode {
         }
         Command::List => list(&project),
         Command::Show { path } => show(&project, &path),
+        Command::Present(args) => crate::present::main(&project, args),
         Command::Run(args) => run(&project, args),
         Command::Tour { check } => tour(&project, check),
     }
@@ -504,7 +508,7 @@ pub fn exit_code(results: &[WalkthroughResult]) -> ExitCode {
     }
 }
 
-fn build_scenarios(root: &Path) -> Result<(), String> {
+pub(crate) fn build_scenarios(root: &Path) -> Result<(), String> {
     let status = std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .args(["build", "--quiet", "-p", "scenarios", "--bins"])
         .current_dir(root)

@@ -1,7 +1,7 @@
 //! What the debugger showed on a walkthrough's last run, kept so `dapwalk show` can print it
 //! beside the narrative. Stored as JSON under `.dapwalk/last-run/` (ignored by git).
 
-use crate::runner::WalkthroughResult;
+use crate::runner::{StepResult, WalkthroughResult};
 use crate::walkthrough::Walkthrough;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -40,21 +40,27 @@ fn file_for(root: &Path, w: &Walkthrough) -> PathBuf {
 }
 
 pub fn save(root: &Path, w: &Walkthrough, r: &WalkthroughResult) -> std::io::Result<()> {
-    let last = LastRun {
-        adapter: r.adapter.name().to_string(),
+    let outcome = match &r.outcome {
+        crate::runner::Outcome::Passed => "passed".into(),
+        crate::runner::Outcome::Mismatch { step } => format!("departed at step {}", step + 1),
+        crate::runner::Outcome::Error { message, .. } => {
+            format!("could not be played: {message}")
+        }
+    };
+    write(root, w, &from_steps(r.adapter.name(), outcome, &r.steps))
+}
+
+/// A run's observations from its played steps: what `run` keeps, and what `present` keeps
+/// for a session that may have stopped before the last step.
+pub fn from_steps(adapter: &str, outcome: String, steps: &[StepResult]) -> LastRun {
+    LastRun {
+        adapter: adapter.to_string(),
         when: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0),
-        outcome: match &r.outcome {
-            crate::runner::Outcome::Passed => "passed".into(),
-            crate::runner::Outcome::Mismatch { step } => format!("departed at step {}", step + 1),
-            crate::runner::Outcome::Error { message, .. } => {
-                format!("could not be played: {message}")
-            }
-        },
-        steps: r
-            .steps
+        outcome,
+        steps: steps
             .iter()
             .map(|s| LastStep {
                 index: s.index,
@@ -76,12 +82,16 @@ pub fn save(root: &Path, w: &Walkthrough, r: &WalkthroughResult) -> std::io::Res
                 stderr: s.observation.stderr.clone(),
             })
             .collect(),
-    };
+    }
+}
+
+/// Keeps `last` as the last run of `w`.
+pub fn write(root: &Path, w: &Walkthrough, last: &LastRun) -> std::io::Result<()> {
     let path = file_for(root, w);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let text = serde_json::to_string_pretty(&last).map_err(std::io::Error::other)?;
+    let text = serde_json::to_string_pretty(last).map_err(std::io::Error::other)?;
     std::fs::write(path, text)
 }
 

@@ -12,6 +12,7 @@ pub mod client;
 pub mod hang;
 pub mod lastrun;
 pub mod markdown;
+pub mod present;
 pub mod procs;
 pub mod report;
 pub mod runner;

@@ -84,7 +84,7 @@ fn describe_watch(expr: &str) -> String {
         .unwrap_or_else(|| format!("`{expr}`"))
 }
 
-fn describe_action(step: &Step) -> String {
+pub(crate) fn describe_action(step: &Step) -> String {
     let mut parts = Vec::new();
     if !step.breakpoints.is_empty() {
         let names: Vec<String> = step

@@ -85,33 +85,36 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-#[test]
-fn a_scenario_that_no_longer_deadlocks_fails_its_walkthrough_with_a_readable_diff() {
-    // always_deadlock with two workers: the inner task gets a worker of its own.
+/// Builds `program` with two workers instead of one and plays `walkthrough` on it, from a
+/// copy of the project; returns dapwalk's exit code and stdout.
+fn play_with_two_workers(program: &str, walkthrough: &str) -> (Option<i32>, String) {
     let project = mutated_project(
-        "mutation-always",
-        "always_deadlock",
+        &format!("mutation-{program}"),
+        program,
         "ThreadPoolExecutor::new(1)",
         "ThreadPoolExecutor::new(2)",
     );
     let _serial = serial();
+    let file = project.join(walkthrough);
     let out = dapwalk(&[
         "run",
         "--no-build",
         "--project",
         project.to_str().expect("utf8 path"),
-        project
-            .join("walkthroughs/rust/02-always-deadlock.toml")
-            .to_str()
-            .expect("utf8 path"),
+        file.to_str().expect("utf8 path"),
     ]);
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{stdout}\n{}",
-        text(&out.stderr)
+    assert_eq!(leftovers(), Vec::<String>::new());
+    (out.status.code(), text(&out.stdout))
+}
+
+#[test]
+fn a_scenario_that_no_longer_deadlocks_fails_its_walkthrough_with_a_readable_diff() {
+    // always_deadlock with two workers: the inner task gets a worker of its own.
+    let (code, stdout) = play_with_two_workers(
+        "always_deadlock",
+        "walkthroughs/rust/02-always-deadlock.toml",
     );
+    assert_eq!(code, Some(1), "{stdout}");
     assert!(
         stdout.contains("FAIL walkthroughs/rust/02-always-deadlock.toml"),
         "{stdout}"
@@ -127,30 +130,13 @@ fn a_scenario_that_no_longer_deadlocks_fails_its_walkthrough_with_a_readable_dif
         stdout.contains("+end: exit 0") || stdout.contains("+end: not yet"),
         "{stdout}"
     );
-    assert_eq!(leftovers(), Vec::<String>::new());
 }
 
 #[test]
 fn two_workers_in_no_deadlock_show_in_the_debug_console_step() {
-    let project = mutated_project(
-        "mutation-no-deadlock",
-        "no_deadlock",
-        "ThreadPoolExecutor::new(1)",
-        "ThreadPoolExecutor::new(2)",
-    );
-    let _serial = serial();
-    let out = dapwalk(&[
-        "run",
-        "--no-build",
-        "--project",
-        project.to_str().expect("utf8 path"),
-        project
-            .join("walkthroughs/rust/01-no-deadlock.toml")
-            .to_str()
-            .expect("utf8 path"),
-    ]);
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let (code, stdout) =
+        play_with_two_workers("no_deadlock", "walkthroughs/rust/01-no-deadlock.toml");
+    assert_eq!(code, Some(1), "{stdout}");
     assert!(
         stdout.contains("departed step 2 \"Ask the debug console\""),
         "{stdout}"
