@@ -157,11 +157,27 @@ pub fn check(expect: &Expect, obs: &Observation) -> Verdict {
         observed.push(format!("threads: {}", got.join(", ")));
     }
 
+    // Once the program has exited there is nothing to look at; say so rather than "missing".
+    let gone = matches!(
+        obs.end,
+        Some(ObservedEnd::Exit(_) | ObservedEnd::Terminated)
+    );
+    let absent = if gone {
+        "(the program had exited)"
+    } else {
+        "(no such thread)"
+    };
+    let unread = if gone {
+        "(the program had exited)"
+    } else {
+        "(not evaluated)"
+    };
+
     for (thread, frames) in &expect.stacks {
         let want = format!("{thread}: {}", frames.value.join(" <- "));
         expected.push(want.clone());
         observed.push(match obs.threads.iter().find(|t| &t.name == thread) {
-            None => format!("{thread}: (no such thread)"),
+            None => format!("{thread}: {absent}"),
             Some(t) => {
                 let names: Vec<&str> = t.user_frames().map(|f| f.name.as_str()).collect();
                 if is_frame_subsequence(&frames.value, &names) {
@@ -180,7 +196,7 @@ pub fn check(expect: &Expect, obs: &Observation) -> Verdict {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
-            .unwrap_or("(not evaluated)");
+            .unwrap_or(unread);
         observed.push(format!("watch {name} = {got}"));
     }
 
