@@ -369,3 +369,26 @@ fn present_without_a_terminal_reads_lines() {
     assert!(!s.contains("── Step 3 of"), "q stopped it:\n{s}");
     nothing_left(sid);
 }
+
+#[test]
+fn present_interrupted_by_sigint_mid_step_tears_down_and_restores_the_terminal() {
+    let _serial = serial();
+    let (_dir, rel) = walkthrough_copy("present-sigint", "02-always-deadlock.toml");
+    let mut p = Presenter::start(&["--no-build", &rel]);
+    p.expect("── Step 1 of 4");
+    p.press("\r");
+    p.expect("… starting the program under the debugger");
+    // SIGINT as a terminal sends it while a step runs (the terminal's own Ctrl-C is off in raw
+    // mode, so the signal is sent directly). Whether it lands during the step or just after,
+    // dapwalk must stop everything and give the terminal back.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(p.child.id()).expect("pid")),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("SIGINT sent");
+    let status = p.wait();
+    let s = p.screen();
+    assert_eq!(status.code(), Some(130), "{s}");
+    assert!(p.terminal_restored(), "the terminal was left in raw mode");
+    nothing_left(p.child.id());
+}
