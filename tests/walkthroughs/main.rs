@@ -3,6 +3,7 @@
 //! One module per area.
 
 mod present;
+mod python_track;
 mod rust_track;
 mod support;
 mod vscode;

@@ -1,0 +1,112 @@
+//! The Python track end to end: every walkthrough in walkthroughs/python on real debugpy, on
+//! the project's .venv and on a second Python version, and the stdlib markers that keep them
+//! independent of the standard library's line numbers.
+
+use crate::support::{self, dapwalk, leftovers, scratch, serial, text};
+use dapwalk::runner::{prepare, Project};
+use dapwalk::walkthrough::{self, MarkerRef};
+use std::path::{Path, PathBuf};
+
+/// The venv `scripts/setup` makes for a Python version; missing means setup was not run.
+fn venv_python(version: &str) -> PathBuf {
+    let py = support::root().join(format!(".venv-{version}/bin/python"));
+    assert!(
+        py.exists(),
+        "{} is missing: run scripts/setup (it makes a venv with debugpy for each Python CI uses)",
+        py.display()
+    );
+    py
+}
+
+fn assert_every_python_walkthrough_passes(extra: &[&str]) {
+    let mut args = vec!["run", "--no-build"];
+    args.extend_from_slice(extra);
+    args.push("walkthroughs/python");
+    let out = dapwalk(&args);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    let files = std::fs::read_dir(support::root().join("walkthroughs/python"))
+        .expect("walkthroughs/python")
+        .count();
+    assert!(files >= 13, "the talk needs its walkthroughs, found {files}");
+    assert!(
+        stdout.contains(&format!("walkthroughs: {files} passed, 0 failed")),
+        "{stdout}"
+    );
+    assert_eq!(leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn every_python_walkthrough_passes_on_the_default_venv() {
+    let _serial = serial();
+    assert_every_python_walkthrough_passes(&[]);
+}
+
+#[test]
+fn every_python_walkthrough_passes_on_python_3_12() {
+    let _serial = serial();
+    let py = venv_python("3.12");
+    assert_every_python_walkthrough_passes(&["--python", &py.display().to_string()]);
+}
+
+/// The line a stdlib reference in a walkthrough resolves to with `python`.
+fn resolved_line(python: &Path, walkthrough: &str, reference: &str) -> usize {
+    let path = support::root().join(walkthrough);
+    let w = walkthrough::load(&path).expect("walkthrough loads");
+    let project = Project::new(support::root()).with_python(Some(python.to_path_buf()));
+    let prep = prepare(&project, w).expect("walkthrough resolves");
+    let r = MarkerRef::parse(reference).expect("a stdlib reference");
+    prep.markers.resolve(&r).expect("resolved").line
+}
+
+#[test]
+fn a_stdlib_pattern_follows_the_interpreter() {
+    let refusal = "stdlib:concurrent/futures/thread.py:raise RuntimeError('cannot schedule new futures after shutdown')";
+    let w = "walkthroughs/python/05-heisenbug-unswallow.toml";
+    let on_310 = resolved_line(&venv_python("3.10"), w, refusal);
+    let on_312 = resolved_line(&venv_python("3.12"), w, refusal);
+    assert_ne!(on_310, on_312, "3.10 and 3.12 put submit's refusal on other lines");
+    for (py, line) in [("3.10", on_310), ("3.12", on_312)] {
+        let file = venv_python(py);
+        let out = std::process::Command::new(&file)
+            .args([
+                "-c",
+                "import concurrent.futures.thread as m; print(m.__file__)",
+            ])
+            .output()
+            .expect("python runs");
+        let source = std::fs::read_to_string(text(&out.stdout).trim()).expect("thread.py");
+        let text_at = source.lines().nth(line - 1).unwrap_or_default().trim();
+        assert_eq!(
+            text_at,
+            "raise RuntimeError('cannot schedule new futures after shutdown')",
+            "Python {py}, line {line}"
+        );
+    }
+}
+
+#[test]
+fn a_pattern_that_matches_nothing_is_an_error_with_its_line() {
+    let _serial = serial();
+    let dir = scratch("python-bad-pattern");
+    let file = dir.join("bad.toml");
+    std::fs::write(
+        &file,
+        "title = \"t\"\nscenario = \"no_deadlock\"\nlanguage = \"python\"\n\n[[step]]\ntitle = \"s\"\nbreak = [\"stdlib:concurrent/futures/thread.py:_shutdown = Maybe\"]\n",
+    )
+    .expect("write");
+    let out = dapwalk(&["run", "--no-build", &file.display().to_string()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:7: ", file.display())),
+        "the error names the file and line: {stderr}"
+    );
+    assert!(stderr.contains("begins with \"_shutdown = Maybe\""), "{stderr}");
+    assert_eq!(leftovers(), Vec::<String>::new());
+}
