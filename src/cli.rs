@@ -68,6 +68,14 @@ enum Command {
     },
     /// Play one walkthrough step by step, a key press per step, for presenting the talk.
     Present(crate::present::PresentArgs),
+    /// Show the last runs of a Rust and a Python walkthrough side by side, and where the
+    /// languages differ (play both with `run` first).
+    Compare {
+        /// One walkthrough file (say walkthroughs/rust/01-no-deadlock.toml).
+        first: PathBuf,
+        /// Its twin on the other track (say walkthroughs/python/01-no-deadlock.toml).
+        second: PathBuf,
+    },
     /// List the debug adapters found (version, path) and what to install for missing ones.
     Adapters {
         #[command(flatten)]
@@ -170,6 +178,7 @@ pub fn main() -> ExitCode {
         }
         Command::List => list(&project),
         Command::Show { path } => show(&project, &path),
+        Command::Compare { first, second } => compare(&project, &first, &second),
         Command::Present(args) => crate::present::main(&project, args),
         Command::Run(args) => run(&project, args),
         Command::Tour { check } => tour(&project, check),
@@ -333,6 +342,31 @@ fn show(project: &Project, path: &Path) -> ExitCode {
     };
     let last = crate::lastrun::load(&project.root, &w);
     let text = crate::markdown::render(&w, last.as_ref(), &project.root);
+    print!("{text}");
+    ExitCode::SUCCESS
+}
+
+fn compare(project: &Project, first: &Path, second: &Path) -> ExitCode {
+    let mut sides = Vec::new();
+    for path in [first, second] {
+        let w = match walkthrough::load(path) {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(EXIT_SETUP);
+            }
+        };
+        let Some(last) = crate::lastrun::load(&project.root, &w) else {
+            eprintln!(
+                "dapwalk: {} has no last run; play it first: dapwalk run {}",
+                path.display(),
+                path.display()
+            );
+            return ExitCode::from(EXIT_SETUP);
+        };
+        sides.push((w, last));
+    }
+    let text = crate::compare::render((&sides[0].0, &sides[0].1), (&sides[1].0, &sides[1].1));
     print!("{text}");
     ExitCode::SUCCESS
 }

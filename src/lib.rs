@@ -8,6 +8,7 @@ pub mod adapters;
 pub mod bless;
 pub mod checks;
 pub mod cli;
+pub mod compare;
 pub mod client;
 pub mod hang;
 pub mod lastrun;

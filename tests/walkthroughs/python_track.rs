@@ -33,7 +33,10 @@ fn assert_every_python_walkthrough_passes(extra: &[&str]) {
     let files = std::fs::read_dir(support::root().join("walkthroughs/python"))
         .expect("walkthroughs/python")
         .count();
-    assert!(files >= 13, "the talk needs its walkthroughs, found {files}");
+    assert!(
+        files >= 13,
+        "the talk needs its walkthroughs, found {files}"
+    );
     assert!(
         stdout.contains(&format!("walkthroughs: {files} passed, 0 failed")),
         "{stdout}"
@@ -70,7 +73,10 @@ fn a_stdlib_pattern_follows_the_interpreter() {
     let w = "walkthroughs/python/05-heisenbug-unswallow.toml";
     let on_310 = resolved_line(&venv_python("3.10"), w, refusal);
     let on_312 = resolved_line(&venv_python("3.12"), w, refusal);
-    assert_ne!(on_310, on_312, "3.10 and 3.12 put submit's refusal on other lines");
+    assert_ne!(
+        on_310, on_312,
+        "3.10 and 3.12 put submit's refusal on other lines"
+    );
     for (py, line) in [("3.10", on_310), ("3.12", on_312)] {
         let file = venv_python(py);
         let out = std::process::Command::new(&file)
@@ -83,8 +89,7 @@ fn a_stdlib_pattern_follows_the_interpreter() {
         let source = std::fs::read_to_string(text(&out.stdout).trim()).expect("thread.py");
         let text_at = source.lines().nth(line - 1).unwrap_or_default().trim();
         assert_eq!(
-            text_at,
-            "raise RuntimeError('cannot schedule new futures after shutdown')",
+            text_at, "raise RuntimeError('cannot schedule new futures after shutdown')",
             "Python {py}, line {line}"
         );
     }
@@ -107,6 +112,9 @@ fn a_pattern_that_matches_nothing_is_an_error_with_its_line() {
         stderr.contains(&format!("{}:7: ", file.display())),
         "the error names the file and line: {stderr}"
     );
-    assert!(stderr.contains("begins with \"_shutdown = Maybe\""), "{stderr}");
+    assert!(
+        stderr.contains("begins with \"_shutdown = Maybe\""),
+        "{stderr}"
+    );
     assert_eq!(leftovers(), Vec::<String>::new());
 }
