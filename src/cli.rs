@@ -282,25 +282,32 @@ fn list(project: &Project) -> ExitCode {
         }
     };
     let mut status = ExitCode::SUCCESS;
-    let mut out = std::io::stdout().lock();
+    let mut rows = Vec::new();
     for f in files {
         match walkthrough::load(&f) {
-            Ok(w) => {
-                let _ = writeln!(
-                    out,
-                    "{:<48} {:<24} {:<6} {:>2} steps  {}",
-                    report::display_path(&f, &project.root),
-                    w.scenario,
-                    w.language.as_str(),
-                    w.steps.len(),
-                    w.title
-                );
-            }
+            Ok(w) => rows.push((report::display_path(&f, &project.root), w)),
             Err(e) => {
                 eprintln!("{e}");
                 status = ExitCode::from(EXIT_SETUP);
             }
         }
+    }
+    let width = rows.iter().map(|(p, _)| p.len()).max().unwrap_or(0);
+    let swidth = rows
+        .iter()
+        .map(|(_, w)| w.scenario.len())
+        .max()
+        .unwrap_or(0);
+    let mut out = std::io::stdout().lock();
+    for (path, w) in rows {
+        let _ = writeln!(
+            out,
+            "{path:<width$}  {:<swidth$}  {:<6} {:>2} steps  {}",
+            w.scenario,
+            w.language.as_str(),
+            w.steps.len(),
+            w.title
+        );
     }
     status
 }
@@ -372,6 +379,8 @@ fn compare(project: &Project, first: &Path, second: &Path) -> ExitCode {
 }
 
 fn run(project: &Project, args: RunArgs) -> ExitCode {
+    // The Python that plays the Python track also resolves its stdlib markers.
+    let project = &project.clone().with_python(args.adapters.python.clone());
     let config = match args.config.as_deref() {
         Some(name) => match crate::vscode::for_run(project, name, &args.paths) {
             Ok(c) => Some(c),
@@ -382,7 +391,9 @@ fn run(project: &Project, args: RunArgs) -> ExitCode {
         },
         None => None,
     };
-    let paths = config.as_ref().map_or(args.paths.clone(), |c| c.files.clone());
+    let paths = config
+        .as_ref()
+        .map_or(args.paths.clone(), |c| c.files.clone());
     let files = match collect(project, &paths) {
         Ok(f) if f.is_empty() => {
             eprintln!("dapwalk: no walkthrough files found");
@@ -420,7 +431,9 @@ fn run(project: &Project, args: RunArgs) -> ExitCode {
         _ => AdapterKind::LldbDap,
     };
     let only_python = args.adapter == AdapterChoice::Debugpy
-        || config.as_ref().is_some_and(|c| c.kind == AdapterKind::Debugpy);
+        || config
+            .as_ref()
+            .is_some_and(|c| c.kind == AdapterKind::Debugpy);
     let mut found: Vec<(Language, Adapter)> = Vec::new();
     let explicit = |k: AdapterKind| match k {
         AdapterKind::LldbDap => args.adapters.lldb_dap.clone(),

@@ -685,7 +685,8 @@ impl Player<'_> {
                 format!("`script lldb.process.GetThreadByID({thread_id}).{call}()")
             }
             AdapterKind::CodeLldb => {
-                format!("/cmd script lldb.process.GetThreadByID({thread_id}).{call}()")
+                // CodeLLDB's console takes LLDB commands as typed (its default "commands" mode).
+                format!("script lldb.process.GetThreadByID({thread_id}).{call}()")
             }
             AdapterKind::Debugpy => {
                 return Err(StepError::Walkthrough(
