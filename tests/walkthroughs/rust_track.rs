@@ -154,7 +154,7 @@ fn a_bad_walkthrough_is_reported_with_file_and_line_before_any_debugger_starts()
         "title = \"x\"\nscenario = \"no_deadlock\"\nlanguage = \"rust\"\n\n[[step]]\ntitle = \"s\"\nbreak = [\"no-such-marker\"]\n",
     )
     .expect("write");
-    let started = Instant::now();
+    let _serial = serial();
     let out = dapwalk(&["run", "--no-build", path.to_str().expect("utf8")]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
@@ -168,7 +168,6 @@ fn a_bad_walkthrough_is_reported_with_file_and_line_before_any_debugger_starts()
         "the known markers are listed: {stderr}"
     );
     // Nothing was started: the error is a parse-time one.
-    let _ = started;
     assert_eq!(leftovers(), Vec::<String>::new());
 
     std::fs::write(
@@ -206,7 +205,7 @@ fn dying_adapter(dir: &Path, after_secs: f64) -> std::path::PathBuf {
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\n\"{real}\" \"$@\" &\nchild=$!\nsleep {after_secs}\necho 'fatal: simulated crash of the debug adapter' >&2\nkill -9 $child\nexit 1\n"
+            "#!/bin/sh\n# The adapter keeps this script's stdin: an asynchronous command would get /dev/null.\n\"{real}\" \"$@\" <&0 &\nchild=$!\nsleep {after_secs}\necho 'fatal: simulated crash of the debug adapter' >&2\nkill -9 $child\nexit 1\n"
         ),
     )
     .expect("write script");

@@ -30,20 +30,26 @@ pub fn dapwalk(args: &[&str]) -> Output {
 }
 
 /// The dapwalk command, marked so that `leftovers` can tell its descendants (adapters and
-/// debuggees inherit the environment) from processes other work on this machine started.
+/// debuggees inherit the environment) from processes anything else started — including the
+/// other tests of this binary, which run in parallel on other threads.
 pub fn command(args: &[&str]) -> Command {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let mark = format!("walkthroughs-{}-{id}", std::process::id());
+    MARKS.with(|m| m.borrow_mut().push(mark.clone()));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dapwalk"));
     cmd.args(args)
         .current_dir(root())
         .env("NO_COLOR", "1")
-        .env(MARK, mark());
+        .env(MARK, mark);
     cmd
 }
 
 const MARK: &str = "DAPWALK_TEST_MARK";
 
-fn mark() -> String {
-    format!("walkthroughs-{}", std::process::id())
+thread_local! {
+    /// The marks of every dapwalk this test (its thread) started.
+    static MARKS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Text of an output stream.
@@ -59,10 +65,16 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// Processes this test binary started (through dapwalk) that are still alive: adapters,
-/// lldb-server, debuggees, process-pool children. Zombies do not count (they run nothing).
+/// Processes the calling test started (through dapwalk) that are still alive: dapwalk
+/// itself, adapters, lldb-server, debuggees, process-pool children. Zombies do not count
+/// (they run nothing).
 pub fn leftovers() -> Vec<String> {
-    let needle = format!("{MARK}={}", mark());
+    let needles: Vec<String> = MARKS.with(|m| {
+        m.borrow()
+            .iter()
+            .map(|mark| format!("{MARK}={mark}"))
+            .collect()
+    });
     let mut found = Vec::new();
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return found;
@@ -80,7 +92,7 @@ pub fn leftovers() -> Vec<String> {
         };
         if !environ
             .split(|b| *b == 0)
-            .any(|var| var == needle.as_bytes())
+            .any(|var| needles.iter().any(|n| var == n.as_bytes()))
         {
             continue;
         }
@@ -100,8 +112,8 @@ pub fn leftovers() -> Vec<String> {
     found
 }
 
-/// Tests that start debuggers take this lock: a check that nothing is left behind must not
-/// see another test's live session.
+/// Tests that start debuggers take this lock, so two sessions never compete for the two cores
+/// and change a walkthrough's timing.
 pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock()
