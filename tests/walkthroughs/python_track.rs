@@ -19,29 +19,7 @@ fn venv_python(version: &str) -> PathBuf {
 }
 
 fn assert_every_python_walkthrough_passes(extra: &[&str]) {
-    let mut args = vec!["run", "--no-build"];
-    args.extend_from_slice(extra);
-    args.push("walkthroughs/python");
-    let out = dapwalk(&args);
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        text(&out.stderr)
-    );
-    let files = std::fs::read_dir(support::root().join("walkthroughs/python"))
-        .expect("walkthroughs/python")
-        .count();
-    assert!(
-        files >= 13,
-        "the talk needs its walkthroughs, found {files}"
-    );
-    assert!(
-        stdout.contains(&format!("walkthroughs: {files} passed, 0 failed")),
-        "{stdout}"
-    );
-    assert_eq!(leftovers(), Vec::<String>::new());
+    support::assert_every_walkthrough_passes("walkthroughs/python", extra, 13);
 }
 
 #[test]

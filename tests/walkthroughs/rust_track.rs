@@ -10,26 +10,7 @@ use std::time::{Duration, Instant};
 #[test]
 fn every_rust_walkthrough_passes_on_lldb_dap_and_leaves_nothing_behind() {
     let _serial = serial();
-    let out = dapwalk(&["run", "--no-build", "--jobs", "2", "walkthroughs/rust"]);
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        text(&out.stderr)
-    );
-    let files = std::fs::read_dir(support::root().join("walkthroughs/rust"))
-        .expect("walkthroughs/rust")
-        .count();
-    assert!(
-        files >= 14,
-        "the talk needs its walkthroughs, found {files}"
-    );
-    assert!(
-        stdout.contains(&format!("walkthroughs: {files} passed, 0 failed")),
-        "{stdout}"
-    );
-    assert_eq!(leftovers(), Vec::<String>::new());
+    support::assert_every_walkthrough_passes("walkthroughs/rust", &["--jobs", "2"], 14);
 }
 
 /// A copy of the scenarios crate with one program changed, built in its own workspace, and

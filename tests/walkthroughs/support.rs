@@ -119,3 +119,31 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+/// Plays every walkthrough of `dir` (a folder of walkthroughs/) with `extra` options and
+/// asserts that all of them — at least `at_least` — passed and that nothing was left running.
+pub fn assert_every_walkthrough_passes(dir: &str, extra: &[&str], at_least: usize) {
+    let mut args = vec!["run", "--no-build"];
+    args.extend_from_slice(extra);
+    args.push(dir);
+    let out = dapwalk(&args);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    let files = std::fs::read_dir(root().join(dir))
+        .expect("the walkthroughs folder")
+        .count();
+    assert!(
+        files >= at_least,
+        "the talk needs its walkthroughs, found {files} in {dir}"
+    );
+    assert!(
+        stdout.contains(&format!("walkthroughs: {files} passed, 0 failed")),
+        "{stdout}"
+    );
+    assert_eq!(leftovers(), Vec::<String>::new());
+}
