@@ -233,7 +233,7 @@ fn run(mut cmd: Command, limit: Duration) -> Outcome {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The programs and their documented outcomes (scenarios-spec: the contract).
+// The programs and their documented outcomes (the README's scenario table).
 
 /// What stderr must show.
 #[derive(Clone, Copy)]
