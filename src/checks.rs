@@ -315,14 +315,8 @@ fn contains_in_order(want: &[String], got: &[&str]) -> bool {
 /// - generic arguments are dropped;
 /// - Python names (`submit`, `<module>`) are left as they are.
 pub fn normalize_frame_name(raw: &str) -> String {
-    let mut s = raw.trim().to_owned();
-    // `::h<16 hex>` suffix of legacy mangling.
-    if let Some(pos) = s.rfind("::h") {
-        let tail = &s[pos + 3..];
-        if tail.len() == 16 && tail.chars().all(|c| c.is_ascii_hexdigit()) {
-            s.truncate(pos);
-        }
-    }
+    // The `::h<16 hex>` suffix of legacy mangling goes first (adapters usually did that).
+    let s = crate::adapters::strip_rust_hash(raw.trim());
     if s.starts_with('<') && s.ends_with('>') && !s.contains("::") {
         // A Python pseudo-name such as `<module>`.
         return s;

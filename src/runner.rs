@@ -620,7 +620,9 @@ impl Player<'_> {
 
     async fn act(&mut self, step: &Step) -> Result<Landing, StepError> {
         match step.action {
-            Action::Start => unreachable_start(),
+            Action::Start => Err(StepError::Walkthrough(
+                "only the first step starts the program".into(),
+            )),
             Action::Stay => Ok(Landing::Stayed),
             Action::Pause => {
                 let id = self.acting_thread(step).await?;
@@ -1127,12 +1129,6 @@ fn python_stdlib(project: &Project) -> Result<PathBuf, String> {
         c.insert(project.python.clone(), dir.clone());
     }
     Ok(dir)
-}
-
-fn unreachable_start() -> Result<Landing, StepError> {
-    Err(StepError::Walkthrough(
-        "only the first step starts the program".into(),
-    ))
 }
 
 /// The LLDB adapters run the program on a terminal, where stdout and stderr are one stream

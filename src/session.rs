@@ -1087,38 +1087,9 @@ fn parse_breakpoints(body: &Value) -> Vec<BreakpointResult> {
         .unwrap_or_default()
 }
 
-/// Finds the line of a source marker (`// @bp name` or `# @bp name`) in a file. A line may
-/// carry several markers (`// @bp outer-submit @bp main-end`).
-pub fn marker_line(source: &str, name: &str) -> Option<i64> {
-    source
-        .lines()
-        .position(|line| {
-            let Some(comment) = line.find("//").or_else(|| line.find('#')) else {
-                return false;
-            };
-            line[comment..]
-                .split("@bp ")
-                .skip(1)
-                .any(|rest| rest.split_whitespace().next() == Some(name))
-        })
-        .and_then(|i| i64::try_from(i + 1).ok())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn markers() {
-        let src = "fn main() {\n    let f = e.submit(pow, 5, 2); // @bp inner-submit\n}\n";
-        assert_eq!(marker_line(src, "inner-submit"), Some(2));
-        assert_eq!(marker_line(src, "inner"), None);
-        assert_eq!(marker_line("x = 1  # @bp main-end\n", "main-end"), Some(1));
-        assert_eq!(
-            marker_line("f(); // @bp outer-submit @bp main-end\n", "main-end"),
-            Some(1)
-        );
-    }
 
     #[test]
     fn user_frames() {

@@ -60,14 +60,6 @@ pub fn expressions(kind: AdapterKind, expr: &str) -> Vec<String> {
         .collect()
 }
 
-/// Whether `name` is one of the portable watch names.
-pub fn is_portable(name: &str) -> bool {
-    crate::walkthrough::PORTABLE_WATCHES
-        .iter()
-        .any(|(n, _)| *n == name)
-        || matches!(name, "gil_holder" | "gil_locked")
-}
-
 /// Renders an evaluated value the same way on every adapter: booleans as `true`/`false`,
 /// numbers plain, strings without the adapter's decoration.
 pub fn render_value(kind: AdapterKind, raw: &str) -> String {
@@ -106,8 +98,6 @@ mod tests {
     #[test]
     fn raw_expressions_pass_through() {
         assert_eq!(expressions(AdapterKind::LldbDap, "1 + 1"), vec!["1 + 1"]);
-        assert!(!is_portable("1 + 1"));
-        assert!(is_portable("registry_size"));
     }
 
     #[test]

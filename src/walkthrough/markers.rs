@@ -215,6 +215,14 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// The 1-based line of marker `name` in a source text, if it is there.
+pub fn marker_line(text: &str, name: &str) -> Option<usize> {
+    scan(text)
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, line)| line)
+}
+
 /// Every `@bp <name>` in a source text, with its 1-based line.
 pub fn scan(text: &str) -> Vec<(String, usize)> {
     let mut out = Vec::new();
@@ -255,6 +263,18 @@ mod tests {
                 ("outer-submit".to_owned(), 4),
                 ("main-end".to_owned(), 4)
             ]
+        );
+    }
+
+    #[test]
+    fn finds_a_marker_by_its_whole_name() {
+        let src = "fn main() {\n    let f = e.submit(pow, 5, 2); // @bp inner-submit\n}\n";
+        assert_eq!(marker_line(src, "inner-submit"), Some(2));
+        assert_eq!(marker_line(src, "inner"), None);
+        assert_eq!(marker_line("x = 1  # @bp main-end\n", "main-end"), Some(1));
+        assert_eq!(
+            marker_line("f(); // @bp outer-submit @bp main-end\n", "main-end"),
+            Some(1)
         );
     }
 

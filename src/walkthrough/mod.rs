@@ -10,7 +10,7 @@
 mod markers;
 mod parse;
 
-pub use markers::{MarkerIndex, MarkerRef, MarkerSite};
+pub use markers::{marker_line, MarkerIndex, MarkerRef, MarkerSite};
 pub use parse::{load, parse_str, LoadError};
 
 use std::collections::BTreeMap;

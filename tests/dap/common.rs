@@ -59,8 +59,9 @@ pub fn scenario_binary(name: &str) -> PathBuf {
 pub fn marker(file: &Path, name: &str) -> i64 {
     let text =
         std::fs::read_to_string(file).unwrap_or_else(|e| panic!("read {}: {e}", file.display()));
-    dapwalk::session::marker_line(&text, name)
-        .unwrap_or_else(|| panic!("no marker `@bp {name}` in {}", file.display()))
+    let line = dapwalk::walkthrough::marker_line(&text, name)
+        .unwrap_or_else(|| panic!("no marker `@bp {name}` in {}", file.display()));
+    i64::try_from(line).expect("a line number fits i64")
 }
 
 /// Fails if any of `pids` still runs, naming each survivor.
