@@ -1,25 +1,25 @@
 //! dapwalk: debugger-verified walkthroughs of the thread-pool deadlocks from PEP 3148.
 //!
-//! The layers, bottom up: [`transport`] frames bytes, [`client`] speaks the Debug Adapter
-//! Protocol, [`session`] runs one debug session from launch to teardown, [`adapters`] knows
-//! each debug adapter's discovery, launch arguments and quirks.
+//! Each folder is one layer and imports only the layers listed before it; nothing imports
+//! the command line (`docs/ARCHITECTURE.md` draws the graph):
+//!
+//! [`dap`] (framing, messages, client) → [`os`] (process table, hang sampling) →
+//! [`adapters`] (one dialect per debug adapter) → [`session`] (one debug session, launch to
+//! teardown) → [`project`] (where the parts live) → [`walkthrough`] (the format) → [`checks`]
+//! (observation against expectation) → [`engine`] (plays walkthroughs) → [`store`] (last
+//! runs, bless) → [`output`] (reports) → [`editor`] (VS Code files) → [`present`] (the live
+//! presenter) → [`cli`].
 
 pub mod adapters;
-pub mod bless;
 pub mod checks;
 pub mod cli;
-pub mod client;
-pub mod compare;
-pub mod hang;
-pub mod lastrun;
-pub mod markdown;
+pub mod dap;
+pub mod editor;
+pub mod engine;
+pub mod os;
+pub mod output;
 pub mod present;
-pub mod procs;
-pub mod report;
-pub mod runner;
+pub mod project;
 pub mod session;
-pub mod tour;
-pub mod transport;
-pub mod vscode;
+pub mod store;
 pub mod walkthrough;
-pub mod watch;

@@ -1,46 +1,186 @@
 //! debugpy, the Python twins' debugger: `python -m debugpy.adapter` speaks DAP on stdio.
+//!
+//! Its quirks: it is a Python module, found through the Python that will run the program;
+//! breaking in the standard library needs `justMyCode: false`; its `continue` resumes every
+//! thread (no holding); exceptions break through `exceptionOptions`; it runs threads of its
+//! own inside the debuggee, so a hang is judged against the threads it lists, and it answers
+//! no `pause` of threads blocked in C; the talk's stdlib frames are what a learner sees.
 
-use super::{on_path, run_for_output, Adapter, AdapterError, AdapterKind, Connect, LaunchTarget};
+use super::{
+    on_path, run_for_output, Adapter, AdapterError, Connect, Dialect, HangRule, Language,
+    LaunchTarget, WatchFrame,
+};
+use crate::dap::protocol::Frame;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Finds a Python with debugpy: the explicit one, the project's `.venv`, then `python3`.
-pub fn discover(python: Option<&Path>, project: &Path) -> Result<Adapter, AdapterError> {
-    let candidates: Vec<PathBuf> = match python {
-        Some(p) => vec![p.to_path_buf()],
-        None => {
-            let mut c = vec![project.join(".venv/bin/python")];
-            c.extend(on_path("python3"));
-            c.extend(on_path("python"));
-            c
+/// The debugpy dialect.
+#[derive(Debug)]
+pub struct Debugpy;
+
+pub static DEBUGPY: Debugpy = Debugpy;
+
+impl Dialect for Debugpy {
+    fn name(&self) -> &'static str {
+        "debugpy"
+    }
+    fn language(&self) -> Language {
+        Language::Python
+    }
+    fn vscode_types(&self) -> &'static [&'static str] {
+        &["debugpy", "python"]
+    }
+    fn adapter_id(&self) -> &'static str {
+        "debugpy"
+    }
+    fn install_hint(&self) -> &'static str {
+        "run scripts/setup (creates .venv with debugpy), or `pip install debugpy` into the Python you pass with --python"
+    }
+    fn looked_for(&self) -> String {
+        "the project's .venv/bin/python, python3 and python on PATH".into()
+    }
+
+    /// A Python with debugpy: the explicit one, the project's `.venv`, then `python3`.
+    fn discover(
+        &'static self,
+        python: Option<&Path>,
+        project: &Path,
+    ) -> Result<Adapter, AdapterError> {
+        let candidates: Vec<PathBuf> = match python {
+            Some(p) => vec![p.to_path_buf()],
+            None => {
+                let mut c = vec![project.join(".venv/bin/python")];
+                c.extend(on_path("python3"));
+                c.extend(on_path("python"));
+                c
+            }
+        };
+        for py in &candidates {
+            // Importing debugpy is the check that it is there; its version comes with it.
+            if let Some(version) = debugpy_version(py) {
+                return Ok(Adapter {
+                    dialect: self,
+                    program: py.clone(),
+                    args: vec!["-m".into(), "debugpy.adapter".into()],
+                    env: Vec::new(),
+                    connect: Connect::Stdio,
+                    version: Some(version),
+                });
+            }
         }
-    };
-    for py in &candidates {
-        if let Some(version) = debugpy_version(py) {
-            return Ok(Adapter {
-                kind: AdapterKind::Debugpy,
-                program: py.clone(),
-                args: vec!["-m".into(), "debugpy.adapter".into()],
-                env: Vec::new(),
-                connect: Connect::Stdio,
-                version: Some(version),
-            });
+        match python {
+            Some(p) => Err(AdapterError::Unusable {
+                dialect: self,
+                path: p.to_path_buf(),
+                reason: "this Python cannot import debugpy".into(),
+            }),
+            None => Err(AdapterError::NotFound {
+                dialect: self,
+                looked: candidates
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
         }
     }
-    match python {
-        Some(p) => Err(AdapterError::Unusable {
-            kind: AdapterKind::Debugpy,
-            path: p.to_path_buf(),
-            reason: "this Python cannot import debugpy".into(),
-        }),
-        None => Err(AdapterError::NotFound {
-            kind: AdapterKind::Debugpy,
-            looked: candidates
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-        }),
+
+    fn version(&self, adapter: &Adapter) -> Option<String> {
+        adapter.version.clone()
+    }
+
+    fn launch_arguments(
+        &self,
+        adapter: &Adapter,
+        target: &LaunchTarget,
+    ) -> Result<Value, AdapterError> {
+        Ok(json!({
+            "type": "debugpy",
+            "request": "launch",
+            "name": "dapwalk",
+            "program": target.program,
+            "args": target.args,
+            "cwd": target.cwd.clone().unwrap_or_else(|| PathBuf::from(".")),
+            "env": target.env.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect::<serde_json::Map<String, Value>>(),
+            "python": [adapter.program],
+            "console": "internalConsole",
+            // The talk's breakpoints sit in concurrent/futures: outside "my code".
+            "justMyCode": false,
+            "stopOnEntry": false,
+        }))
+    }
+
+    /// On the Python track the standard library's frames are the talk's subject (`submit`,
+    /// `_python_exit`, `result`), so every Python source counts except debugpy's own.
+    fn shown_frame(&self, f: &Frame) -> bool {
+        f.path().is_some_and(|p| {
+            p.starts_with('/') && !p.contains("/debugpy/") && !p.contains("/pydevd")
+        })
+    }
+
+    fn watch_frame(&self) -> WatchFrame {
+        WatchFrame::Top
+    }
+
+    /// Module globals read by their dotted name in the program's frames
+    /// (`import concurrent.futures.thread as thread_module`), bare in `thread.py`'s own.
+    fn watch_expressions(&self, expr: &str) -> Vec<String> {
+        let list: &[&str] = match expr {
+            "global_shutdown" => &["thread_module._shutdown", "_shutdown"],
+            "global_shutdown_lock_locked" => &[
+                "thread_module._global_shutdown_lock.locked()",
+                "_global_shutdown_lock.locked()",
+            ],
+            "registry_size" => &["len(thread_module._threads_queues)", "len(_threads_queues)"],
+            "executor_shutdown" => &["executor._shutdown", "self._shutdown"],
+            "work_queue_size" => &["executor._work_queue.qsize()", "self._work_queue.qsize()"],
+            _ => &[],
+        };
+        match list {
+            [] => vec![expr.to_string()],
+            list => list.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    fn render_value(&self, raw: &str) -> String {
+        match raw.trim() {
+            "True" => "true".into(),
+            "False" => "false".into(),
+            v => v.to_string(),
+        }
+    }
+
+    /// The talk's breakpoints sit in the standard library: outside "my code".
+    fn launch_config_problem(&self, keys: &serde_json::Map<String, Value>) -> Option<String> {
+        (keys.get("justMyCode") != Some(&Value::Bool(false))).then(|| {
+            "debugpy needs \"justMyCode\": false, or the standard-library breakpoints never bind"
+                .to_string()
+        })
+    }
+
+    fn hang_rule(&self) -> HangRule {
+        HangRule::AdapterListedThreads
+    }
+
+    /// A thread debugpy cannot walk (it is starting or ending) shows no frames.
+    fn tolerates_unwalkable_threads(&self) -> bool {
+        true
+    }
+
+    /// `exceptionOptions` under "Python Exceptions", breakMode always: caught or not. With
+    /// no names, exception breakpoints are cleared.
+    fn exception_arguments(&self, names: &[String]) -> Option<Value> {
+        let options: Vec<Value> = names
+            .iter()
+            .map(|n| {
+                json!({
+                    "path": [{ "names": ["Python Exceptions"] }, { "names": [n] }],
+                    "breakMode": "always",
+                })
+            })
+            .collect();
+        Some(json!({ "filters": [], "exceptionOptions": options }))
     }
 }
 
@@ -65,24 +205,51 @@ pub fn debugpy_version(python: &Path) -> Option<String> {
     })
 }
 
-pub fn launch_arguments(adapter: &Adapter, target: &LaunchTarget) -> Value {
-    json!({
-        "type": "debugpy",
-        "request": "launch",
-        "name": "dapwalk",
-        "program": target.program,
-        "args": target.args,
-        "cwd": target.cwd.clone().unwrap_or_else(|| PathBuf::from(".")),
-        "env": target.env.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect::<serde_json::Map<String, Value>>(),
-        "python": [adapter.program],
-        "console": "internalConsole",
-        // The talk's breakpoints sit in concurrent/futures: outside "my code".
-        "justMyCode": false,
-        "stopOnEntry": false,
-    })
+/// The standard library folder of `python`, asked once per interpreter: `stdlib:` markers
+/// resolve against the Python that plays.
+pub fn stdlib_dir(python: &Path) -> Result<PathBuf, String> {
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<BTreeMap<PathBuf, PathBuf>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(p) = cache.lock().ok().and_then(|c| c.get(python).cloned()) {
+        return Ok(p);
+    }
+    let out = run_for_output(
+        python,
+        &[
+            "-c",
+            "import os, concurrent.futures.thread as m; print('dapwalk-stdlib', os.path.dirname(os.path.dirname(os.path.dirname(m.__file__))))",
+        ],
+    )
+    .ok_or_else(|| format!("cannot run {} to find its standard library", python.display()))?;
+    let dir = out
+        .lines()
+        .find_map(|l| l.strip_prefix("dapwalk-stdlib "))
+        .map(|d| PathBuf::from(d.trim()))
+        .ok_or_else(|| {
+            format!(
+                "{} did not name its standard library: {}",
+                python.display(),
+                out.trim()
+            )
+        })?;
+    if let Ok(mut c) = cache.lock() {
+        c.insert(python.to_path_buf(), dir.clone());
+    }
+    Ok(dir)
 }
 
-/// Python reads module globals by their dotted name in frames that import the module.
-pub fn global_expr(path: &str) -> String {
-    path.to_string()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn portable_names_in_python() {
+        assert_eq!(
+            DEBUGPY.watch_expressions("global_shutdown")[0],
+            "thread_module._shutdown"
+        );
+        assert_eq!(DEBUGPY.render_value("True"), "true");
+        assert_eq!(DEBUGPY.stop_reason("exception"), "exception");
+    }
 }

@@ -1,46 +1,139 @@
 //! LLVM's lldb-dap (22 is the version CI uses; 19 crashes on requests it does not know).
+//!
+//! Its quirks: the version comes from `--version`; the project's LLDB summaries are loaded
+//! through `initCommands`; the debug console takes expressions as typed and LLDB commands
+//! behind a backquote; the program runs on a terminal, so its stderr arrives merged with
+//! stdout; it exits by itself after `disconnect`.
 
 use super::{
-    on_path, path_dirs, run_for_output, version_key, Adapter, AdapterError, AdapterKind, Connect,
-    LaunchTarget,
+    lldb, on_path, path_dirs, run_for_output, strip_rust_hash, version_key, Adapter, AdapterError,
+    Connect, Dialect, Language, LaunchTarget,
 };
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
-/// The project's own LLDB formatters: summaries only, bounded reads. rustc's bundled ones can
-/// make lldb-dap spin forever on a niche-optimised enum holding a `String`.
-pub const FORMATTERS: &str = include_str!("lldb_formatters.py");
+/// The lldb-dap dialect.
+#[derive(Debug)]
+pub struct LldbDap;
 
-/// Finds lldb-dap: an explicit path, else `lldb-dap` on PATH, else the newest `lldb-dap-NN`.
-pub fn discover(explicit: Option<&Path>) -> Result<Adapter, AdapterError> {
-    let program = match explicit {
-        Some(p) => {
-            if !super::is_executable(p) {
-                return Err(AdapterError::Unusable {
-                    kind: AdapterKind::LldbDap,
-                    path: p.to_path_buf(),
-                    reason: "not an executable file".into(),
-                });
-            }
-            p.to_path_buf()
+pub static LLDB_DAP: LldbDap = LldbDap;
+
+impl Dialect for LldbDap {
+    fn name(&self) -> &'static str {
+        "lldb-dap"
+    }
+    fn language(&self) -> Language {
+        Language::Rust
+    }
+    fn vscode_types(&self) -> &'static [&'static str] {
+        &["lldb-dap"]
+    }
+    fn adapter_id(&self) -> &'static str {
+        "lldb-dap"
+    }
+    fn install_hint(&self) -> &'static str {
+        "run scripts/setup, or `apt-get install lldb-22` (gives /usr/bin/lldb-dap-22)"
+    }
+    fn looked_for(&self) -> String {
+        "PATH for lldb-dap and lldb-dap-NN".into()
+    }
+
+    /// An explicit path, else `lldb-dap` on PATH, else the newest `lldb-dap-NN`.
+    fn discover(
+        &'static self,
+        explicit: Option<&Path>,
+        _project: &Path,
+    ) -> Result<Adapter, AdapterError> {
+        let program = match explicit {
+            Some(p) => super::explicit_executable(self, p)?,
+            None => candidates()
+                .into_iter()
+                .next()
+                .ok_or_else(|| AdapterError::NotFound {
+                    dialect: self,
+                    looked: self.looked_for(),
+                })?,
+        };
+        Ok(Adapter {
+            dialect: self,
+            program,
+            args: Vec::new(),
+            env: Vec::new(),
+            connect: Connect::Stdio,
+            version: None,
+        })
+    }
+
+    fn version(&self, adapter: &Adapter) -> Option<String> {
+        run_for_output(&adapter.program, &["--version"]).and_then(|t| parse_version(&t))
+    }
+
+    fn launch_arguments(
+        &self,
+        _adapter: &Adapter,
+        target: &LaunchTarget,
+    ) -> Result<Value, AdapterError> {
+        let formatters = lldb::formatters_path()?;
+        Ok(json!({
+            "type": "lldb-dap",
+            "request": "launch",
+            "name": "dapwalk",
+            "program": target.program,
+            "args": target.args,
+            "cwd": target.cwd.clone().unwrap_or_else(|| PathBuf::from(".")),
+            "env": target.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+            "stopOnEntry": false,
+            "initCommands": [format!("command script import {}", formatters.display())],
+        }))
+    }
+
+    fn frame_name(&self, raw: &str) -> String {
+        strip_rust_hash(raw)
+    }
+
+    /// The native spellings as they are: lldb-dap's Watch pane uses LLDB's evaluator.
+    fn watch_expressions(&self, expr: &str) -> Vec<String> {
+        match lldb::native_watch(expr) {
+            [] => vec![expr.to_string()],
+            list => list.iter().map(|e| e.to_string()).collect(),
         }
-        None => candidates()
-            .into_iter()
-            .next()
-            .ok_or_else(|| AdapterError::NotFound {
-                kind: AdapterKind::LldbDap,
-                looked: "PATH for lldb-dap and lldb-dap-NN".into(),
-            })?,
-    };
-    let version = run_for_output(&program, &["--version"]).and_then(|t| parse_version(&t));
-    Ok(Adapter {
-        kind: AdapterKind::LldbDap,
-        program,
-        args: Vec::new(),
-        env: Vec::new(),
-        connect: Connect::Stdio,
-        version,
-    })
+    }
+
+    /// An `AtomicBool` is read through its inner byte, cast so it prints `true`/`false`.
+    fn atomic_bool_expr(&self, path: &str) -> String {
+        format!("(bool){path}.v.value")
+    }
+
+    fn console_value(&self, raw: &str) -> String {
+        lldb::console_value(raw)
+    }
+
+    /// lldb-dap's console evaluates expressions; a command goes behind a backquote.
+    fn hold_command(&self, thread_id: i64, held: bool) -> Option<String> {
+        Some(format!("`{}", lldb::suspend_script(thread_id, held)))
+    }
+
+    fn stop_reason(&self, reason: &str) -> String {
+        lldb::stop_reason(reason)
+    }
+
+    fn stderr_merged(&self) -> bool {
+        true
+    }
+
+    fn exits_on_disconnect(&self) -> bool {
+        true
+    }
+
+    fn pid_from_console(&self, text: &str) -> Option<u32> {
+        crate::os::procs::pid_in_console_text(text)
+    }
+
+    fn editor_hold_hint(&self) -> String {
+        "in the Debug Console, `` `thread list `` shows each thread's tid; \
+         `` `script lldb.process.GetThreadByID(TID).Suspend() `` holds one, `.Resume()` releases it after this step"
+            .into()
+    }
 }
 
 /// `lldb-dap` first, then `lldb-dap-NN` newest first.
@@ -79,64 +172,26 @@ pub fn parse_version(text: &str) -> Option<String> {
     (!v.is_empty()).then_some(v)
 }
 
-/// Writes the formatters where lldb can import them and returns the path. The file name
-/// carries a hash of the content, so concurrent sessions share one file safely.
-pub fn formatters_path() -> Result<PathBuf, AdapterError> {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in FORMATTERS.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
-    }
-    let dir = std::env::temp_dir().join("dapwalk");
-    let path = dir.join(format!("dapwalk_rust_formatters_{h:016x}.py"));
-    if std::fs::read_to_string(&path).is_ok_and(|c| c == FORMATTERS) {
-        return Ok(path);
-    }
-    let err = |source| AdapterError::Formatters {
-        path: path.clone(),
-        source,
-    };
-    std::fs::create_dir_all(&dir).map_err(err)?;
-    // Write to a private name and rename, so a reader never sees half a file.
-    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = dir.join(format!("formatters.{}.{n}.tmp", std::process::id()));
-    std::fs::write(&tmp, FORMATTERS).map_err(err)?;
-    std::fs::rename(&tmp, &path).map_err(err)?;
-    Ok(path)
-}
-
-pub fn launch_arguments(target: &LaunchTarget) -> Result<Value, AdapterError> {
-    let formatters = formatters_path()?;
-    Ok(json!({
-        "type": "lldb-dap",
-        "request": "launch",
-        "name": "dapwalk",
-        "program": target.program,
-        "args": target.args,
-        "cwd": target.cwd.clone().unwrap_or_else(|| PathBuf::from(".")),
-        "env": target.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
-        "stopOnEntry": false,
-        "initCommands": [format!("command script import {}", formatters.display())],
-    }))
-}
-
-/// Globals by full path (`crate::module::NAME`); LLDB's C++ evaluator reads them as is.
-pub fn global_expr(path: &str) -> String {
-    path.to_string()
-}
-
-/// An `AtomicBool` is read through its inner byte, cast so it prints `true`/`false`.
-pub fn atomic_bool_expr(path: &str) -> String {
-    format!("(bool){path}.v.value")
-}
-
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn version() {
         assert_eq!(
-            super::parse_version("lldb-dap: Debian LLVM version 22.1.8\n  Optimized build.\nliblldb: lldb version 22.1.8\n").as_deref(),
+            parse_version("lldb-dap: Debian LLVM version 22.1.8\n  Optimized build.\nliblldb: lldb version 22.1.8\n").as_deref(),
             Some("22.1.8")
         );
+    }
+
+    #[test]
+    fn portable_names_map_to_native_spellings() {
+        assert_eq!(
+            LLDB_DAP.watch_expressions("global_shutdown"),
+            vec!["(bool)scenarios::thread::_shutdown.v.value"]
+        );
+        assert_eq!(LLDB_DAP.watch_expressions("executor_shutdown").len(), 2);
+        assert_eq!(LLDB_DAP.watch_expressions("1 + 1"), vec!["1 + 1"]);
+        assert_eq!(LLDB_DAP.render_value(" false "), "false");
     }
 }

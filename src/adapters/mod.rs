@@ -1,92 +1,418 @@
-//! Adapter profiles: how to find each debug adapter, start it, what to put in its `launch`
-//! request, and the quirks of its dialect (thread and frame names, error shapes, how to read
-//! a global and an atomic).
+//! Debug adapters as dialects: everything dapwalk knows about one adapter lives in that
+//! adapter's file, behind the [`Dialect`] trait, and the [`Registry`] lists them.
+//!
+//! A dialect says how to find its adapter and read its version, what to put in `launch`, how
+//! it names threads and frames, which frames a learner sees, how the talk's watch values and
+//! console expressions are spelled in it, how to hold one thread while the others run, how it
+//! reports stop reasons and program output, and how a hang is recognised under it. The engine,
+//! the editor files and the command line ask the dialect; none of them matches on an adapter.
+//! Adding an adapter is a new file here implementing [`Dialect`] and one line in
+//! [`Registry::builtin`].
 
 pub mod codelldb;
 pub mod debugpy;
+pub mod lldb;
 pub mod lldb_dap;
 
+use crate::dap::protocol::Frame;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-/// The adapters dapwalk knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AdapterKind {
-    LldbDap,
-    CodeLldb,
-    Debugpy,
+/// Which track a program belongs to; it decides the adapter family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Language {
+    /// The Rust scenarios, debugged with lldb-dap or CodeLLDB.
+    Rust,
+    /// The Python twins, debugged with debugpy.
+    Python,
 }
 
-impl AdapterKind {
-    pub const ALL: [AdapterKind; 3] = [
-        AdapterKind::LldbDap,
-        AdapterKind::CodeLldb,
-        AdapterKind::Debugpy,
-    ];
-
-    pub fn name(self) -> &'static str {
+impl Language {
+    pub fn as_str(self) -> &'static str {
         match self {
-            AdapterKind::LldbDap => "lldb-dap",
-            AdapterKind::CodeLldb => "codelldb",
-            AdapterKind::Debugpy => "debugpy",
+            Language::Rust => "rust",
+            Language::Python => "python",
+        }
+    }
+}
+
+/// The talk's watch list, by portable name. Each dialect spells every one of them.
+pub const PORTABLE_WATCHES: &[(&str, &str)] = &[
+    (
+        "global_shutdown",
+        "the module-global `_shutdown` of concurrent.futures.thread",
+    ),
+    ("executor_shutdown", "the executor's own `_shutdown` flag"),
+    (
+        "global_shutdown_lock_locked",
+        "`_global_shutdown_lock.locked()`",
+    ),
+    ("work_queue_size", "the executor's work-queue size"),
+    (
+        "registry_size",
+        "how many (thread, queue) pairs `_threads_queues` holds",
+    ),
+];
+
+/// How a hang is told apart from a slow program under an adapter (see [`crate::os::hang`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HangRule {
+    /// Every thread of the debuggee is blocked for good or held; the program is then paused
+    /// to show where each thread is.
+    EveryThread,
+    /// The adapter runs threads of its own inside the debuggee (debugpy): the program is
+    /// stuck when as many threads are blocked for good as the adapter lists program threads.
+    /// The adapter answers `threads` and `stackTrace` without a pause (and answers no pause).
+    AdapterListedThreads,
+}
+
+/// In which frame watches and console expressions are evaluated when a thread stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchFrame {
+    /// The innermost frame of the program (the LLDB adapters: the top frames are std's).
+    InnermostUser,
+    /// The top frame, as the editor selects it (debugpy, where the stdlib frames are the
+    /// talk's subject).
+    Top,
+}
+
+/// One debug adapter's discovery, launch arguments and quirks.
+pub trait Dialect: Send + Sync + std::fmt::Debug {
+    /// The adapter's name on the command line and in reports (`lldb-dap`).
+    fn name(&self) -> &'static str;
+    /// The name people know it by, in editor text (`CodeLLDB`).
+    fn display_name(&self) -> &'static str {
+        self.name()
+    }
+    /// The track it debugs.
+    fn language(&self) -> Language;
+    /// The `type` values of VS Code launch configurations that select it.
+    fn vscode_types(&self) -> &'static [&'static str];
+    /// The `adapterID` of `initialize` (the launch configuration `type`).
+    fn adapter_id(&self) -> &'static str;
+    /// What to install when it is missing.
+    fn install_hint(&self) -> &'static str;
+    /// Where it looks, in words, for "not found" messages.
+    fn looked_for(&self) -> String;
+    /// Finds the adapter: `explicit` is a path the user gave (for debugpy: the Python to use),
+    /// `project` the folder whose own environment (say `.venv`) comes first.
+    fn discover(
+        &'static self,
+        explicit: Option<&Path>,
+        project: &Path,
+    ) -> Result<Adapter, AdapterError>;
+    /// The adapter's version, asked only where it is shown (`dapwalk adapters`): probing
+    /// costs a process start.
+    fn version(&self, adapter: &Adapter) -> Option<String>;
+    /// The `launch` arguments for `target`.
+    fn launch_arguments(
+        &self,
+        adapter: &Adapter,
+        target: &LaunchTarget,
+    ) -> Result<Value, AdapterError>;
+
+    /// A thread name as the program named it, without the adapter's decoration.
+    fn thread_name(&self, raw: &str) -> String {
+        raw.to_string()
+    }
+    /// A stable frame name (legacy Rust mangling leaves `::h<hash>`; see [`strip_rust_hash`]).
+    fn frame_name(&self, raw: &str) -> String {
+        raw.to_string()
+    }
+    /// Whether a frame is one the learner's walkthrough shows.
+    fn shown_frame(&self, f: &Frame) -> bool {
+        f.is_user_frame()
+    }
+    /// Where watches are read.
+    fn watch_frame(&self) -> WatchFrame {
+        WatchFrame::InnermostUser
+    }
+    /// The Watch-pane expressions to try, in order, for a portable watch name or a raw
+    /// expression (a raw one is used as written).
+    fn watch_expressions(&self, expr: &str) -> Vec<String>;
+    /// The expression that reads an `AtomicBool` global (in Python: a plain bool) as
+    /// `true`/`false`.
+    fn atomic_bool_expr(&self, path: &str) -> String {
+        path.to_string()
+    }
+    /// An evaluated value rendered the same on every adapter (`true`, `25`).
+    fn render_value(&self, raw: &str) -> String {
+        raw.trim().to_string()
+    }
+    /// What a walkthrough's debug-console expression is sent as (the console's own syntax).
+    fn console_expression(&self, text: &str) -> String {
+        text.to_string()
+    }
+    /// A debug-console answer without the adapter's bookkeeping.
+    fn console_value(&self, raw: &str) -> String {
+        raw.trim().to_string()
+    }
+    /// The debug-console line that keeps a thread suspended (or lets it run again) across
+    /// the next resume; `None` when the adapter cannot hold one thread.
+    fn hold_command(&self, _thread_id: i64, _held: bool) -> Option<String> {
+        None
+    }
+    /// The stop reason as walkthroughs name it (a pause reads `pause` everywhere).
+    fn stop_reason(&self, reason: &str) -> String {
+        reason.to_string()
+    }
+    /// Whether the program's stderr arrives merged into stdout (a terminal).
+    fn stderr_merged(&self) -> bool {
+        false
+    }
+    fn hang_rule(&self) -> HangRule {
+        HangRule::EveryThread
+    }
+    /// Whether a thread whose stack cannot be walked (starting or ending) shows no frames
+    /// instead of failing the observation.
+    fn tolerates_unwalkable_threads(&self) -> bool {
+        false
+    }
+    /// Whether the adapter exits by itself after `disconnect` (else when its stdin closes).
+    fn exits_on_disconnect(&self) -> bool {
+        false
+    }
+    /// `setExceptionBreakpoints` arguments that stop whenever one of `names` is raised.
+    fn exception_arguments(&self, _names: &[String]) -> Option<Value> {
+        None
+    }
+    /// The debuggee's pid, from console text, for adapters that send no `process` event.
+    fn pid_from_console(&self, _text: &str) -> Option<u32> {
+        None
+    }
+    /// Whether the adapter reports one `stopped` event per stop, for the thread it selects,
+    /// so a held thread can be named with a stale reason (CodeLLDB); then the real reason of
+    /// each thread let run is asked with `exceptionInfo`.
+    fn names_one_thread_per_stop(&self) -> bool {
+        false
+    }
+
+    /// What is wrong with a VS Code launch configuration's keys for this adapter, if anything.
+    fn launch_config_problem(&self, _keys: &serde_json::Map<String, Value>) -> Option<String> {
+        None
+    }
+
+    /// For the editor files: how a person holds a thread in VS Code's Debug Console with
+    /// this adapter (Markdown).
+    fn editor_hold_hint(&self) -> String {
+        format!(
+            "{} cannot hold one thread while the others run: follow the walkthrough's note",
+            self.name()
+        )
+    }
+    /// For the editor files: what to type into the Debug Console to evaluate `expr`.
+    fn editor_console_expression(&self, expr: &str) -> String {
+        self.console_expression(expr)
+    }
+}
+
+/// The dialects dapwalk knows, in order of preference per track.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    dialects: Vec<&'static dyn Dialect>,
+}
+
+impl Registry {
+    /// The adapters dapwalk ships with: lldb-dap (the Rust track's default), CodeLLDB, debugpy.
+    pub fn builtin() -> Registry {
+        Registry {
+            dialects: vec![&lldb_dap::LLDB_DAP, &codelldb::CODELLDB, &debugpy::DEBUGPY],
         }
     }
 
-    /// What to install when the adapter is missing.
-    pub fn install_hint(self) -> &'static str {
-        match self {
-            AdapterKind::LldbDap => {
-                "run scripts/setup, or `apt-get install lldb-22` (gives /usr/bin/lldb-dap-22)"
+    /// The same registry with one more dialect (last in preference).
+    pub fn with(mut self, d: &'static dyn Dialect) -> Registry {
+        self.dialects.push(d);
+        self
+    }
+
+    pub fn all(&self) -> &[&'static dyn Dialect] {
+        &self.dialects
+    }
+
+    pub fn by_name(&self, name: &str) -> Option<&'static dyn Dialect> {
+        self.dialects.iter().copied().find(|d| d.name() == name)
+    }
+
+    /// The dialect a VS Code launch configuration's `type` selects.
+    pub fn for_vscode_type(&self, t: &str) -> Option<&'static dyn Dialect> {
+        self.dialects
+            .iter()
+            .copied()
+            .find(|d| d.vscode_types().contains(&t))
+    }
+
+    /// Every dialect of a track, preferred first.
+    pub fn for_language(&self, lang: Language) -> Vec<&'static dyn Dialect> {
+        self.dialects
+            .iter()
+            .copied()
+            .filter(|d| d.language() == lang)
+            .collect()
+    }
+
+    /// The dialect a track plays on when nothing else is asked.
+    pub fn default_for(&self, lang: Language) -> Option<&'static dyn Dialect> {
+        self.for_language(lang).into_iter().next()
+    }
+
+    pub fn names(&self) -> Vec<&'static str> {
+        self.dialects.iter().map(|d| d.name()).collect()
+    }
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry::builtin()
+    }
+}
+
+/// How to talk to a started adapter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Connect {
+    /// DAP over the adapter's stdin/stdout.
+    Stdio,
+    /// The adapter listens on 127.0.0.1:port.
+    Tcp { port: u16 },
+}
+
+/// A found adapter: its dialect, what to run and how to talk to it.
+#[derive(Debug, Clone)]
+pub struct Adapter {
+    pub dialect: &'static dyn Dialect,
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub connect: Connect,
+    /// The version, when discovery learned it for free (a folder name, a module import).
+    pub version: Option<String>,
+}
+
+/// What to debug.
+#[derive(Debug, Clone, Default)]
+pub struct LaunchTarget {
+    /// The binary (LLDB adapters) or the script (debugpy).
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub cwd: Option<PathBuf>,
+    pub env: Vec<(String, String)>,
+    /// Adapter-specific launch keys merged over the dialect's defaults.
+    pub extra: serde_json::Map<String, Value>,
+}
+
+impl Adapter {
+    /// The adapter's name (its dialect's).
+    pub fn name(&self) -> &'static str {
+        self.dialect.name()
+    }
+
+    /// The `launch` arguments for `target` in this adapter's dialect, with `target.extra`
+    /// merged over them.
+    pub fn launch_arguments(&self, target: &LaunchTarget) -> Result<Value, AdapterError> {
+        let mut args = self.dialect.launch_arguments(self, target)?;
+        if let Value::Object(map) = &mut args {
+            for (k, v) in &target.extra {
+                map.insert(k.clone(), v.clone());
             }
-            AdapterKind::CodeLldb => {
-                "install the VS Code extension vadimcn.vscode-lldb (`code --install-extension vadimcn.vscode-lldb`), or pass its adapter/codelldb path"
+        }
+        Ok(args)
+    }
+}
+
+/// Why an adapter cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum AdapterError {
+    #[error("{name} not found (looked at {looked}); to install: {hint}", name = .dialect.name(), hint = .dialect.install_hint())]
+    NotFound {
+        dialect: &'static dyn Dialect,
+        looked: String,
+    },
+    #[error("{path} is not a usable {name}: {reason}; to install: {hint}", path = .path.display(), name = .dialect.name(), hint = .dialect.install_hint())]
+    Unusable {
+        dialect: &'static dyn Dialect,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("could not write the LLDB formatters to {path}: {source}", path = .path.display())]
+    Formatters {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Explicit adapter paths given on the command line, by dialect name.
+#[derive(Debug, Clone, Default)]
+pub struct Explicit {
+    paths: Vec<(String, PathBuf)>,
+}
+
+impl Explicit {
+    pub fn set(&mut self, dialect: &str, path: PathBuf) {
+        self.paths.retain(|(d, _)| d != dialect);
+        self.paths.push((dialect.to_string(), path));
+    }
+
+    pub fn get(&self, dialect: &str) -> Option<&Path> {
+        self.paths
+            .iter()
+            .find(|(d, _)| d == dialect)
+            .map(|(_, p)| p.as_path())
+    }
+}
+
+/// One adapter's discovery result.
+#[derive(Debug)]
+pub struct AdapterStatus {
+    pub dialect: &'static dyn Dialect,
+    pub found: Result<Adapter, AdapterError>,
+    pub version: Option<String>,
+}
+
+/// Looks for every adapter of the registry, with its version.
+pub fn survey(registry: &Registry, project: &Path, explicit: &Explicit) -> Vec<AdapterStatus> {
+    registry
+        .all()
+        .iter()
+        .map(|&dialect| {
+            let found = dialect.discover(explicit.get(dialect.name()), project);
+            let version = found.as_ref().ok().and_then(|a| dialect.version(a));
+            AdapterStatus {
+                dialect,
+                found,
+                version,
             }
-            AdapterKind::Debugpy => {
-                "run scripts/setup (creates .venv with debugpy), or `pip install debugpy` into the Python you pass with --python"
+        })
+        .collect()
+}
+
+/// Writes the survey as a table: each adapter found with its version and path, and for
+/// each missing one what to install.
+pub fn render_survey(
+    statuses: &[AdapterStatus],
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    for s in statuses {
+        match &s.found {
+            Ok(a) => {
+                let mut line = format!(
+                    "{:<9} {:<26} {}",
+                    s.dialect.name(),
+                    s.version.as_deref().unwrap_or("version unknown"),
+                    a.program.display()
+                );
+                if !a.args.is_empty() {
+                    line.push(' ');
+                    line.push_str(&a.args.join(" "));
+                }
+                writeln!(out, "{line}")?;
+            }
+            Err(e) => {
+                writeln!(out, "{:<9} {:<26} {e}", s.dialect.name(), "missing")?;
             }
         }
     }
-
-    /// Turns a thread name as the adapter shows it into the program's own name.
-    pub fn thread_name(self, raw: &str) -> String {
-        match self {
-            AdapterKind::CodeLldb => codelldb::thread_name(raw),
-            _ => raw.to_string(),
-        }
-    }
-
-    /// Turns a frame name into a stable one: legacy-mangled Rust names lose their
-    /// `::h<16 hex>` suffix (both LLDB adapters keep it).
-    pub fn frame_name(self, raw: &str) -> String {
-        match self {
-            AdapterKind::Debugpy => raw.to_string(),
-            _ => strip_rust_hash(raw),
-        }
-    }
-
-    /// The expression that reads a global (a module static, or a Python module attribute).
-    pub fn global_expr(self, path: &str) -> String {
-        match self {
-            AdapterKind::LldbDap => lldb_dap::global_expr(path),
-            AdapterKind::CodeLldb => codelldb::global_expr(path),
-            AdapterKind::Debugpy => debugpy::global_expr(path),
-        }
-    }
-
-    /// The expression that reads an `AtomicBool` (in Python: a plain bool) as `true`/`false`.
-    pub fn atomic_bool_expr(self, path: &str) -> String {
-        match self {
-            AdapterKind::LldbDap => lldb_dap::atomic_bool_expr(path),
-            AdapterKind::CodeLldb => codelldb::atomic_bool_expr(path),
-            AdapterKind::Debugpy => debugpy::global_expr(path),
-        }
-    }
-
-    /// Whether the adapter exits by itself after `disconnect` (lldb-dap) or only when its
-    /// stdin closes (CodeLLDB, debugpy). Teardown closes stdin in every case.
-    pub fn exits_on_disconnect(self) -> bool {
-        matches!(self, AdapterKind::LldbDap)
-    }
+    Ok(())
 }
 
 /// Removes the `::h0123456789abcdef` hash that legacy Rust mangling leaves on names.
@@ -102,111 +428,6 @@ pub fn strip_rust_hash(name: &str) -> String {
         }
     }
     out
-}
-
-/// How to talk to a started adapter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Connect {
-    /// DAP over the adapter's stdin/stdout.
-    Stdio,
-    /// The adapter listens on 127.0.0.1:port.
-    Tcp { port: u16 },
-}
-
-/// A found adapter: what to run and how to talk to it.
-#[derive(Debug, Clone)]
-pub struct Adapter {
-    pub kind: AdapterKind,
-    pub program: PathBuf,
-    pub args: Vec<String>,
-    pub env: Vec<(String, String)>,
-    pub connect: Connect,
-    /// The version it reported, when it reports one.
-    pub version: Option<String>,
-}
-
-/// What to debug.
-#[derive(Debug, Clone, Default)]
-pub struct LaunchTarget {
-    /// The binary (LLDB adapters) or the script (debugpy).
-    pub program: PathBuf,
-    pub args: Vec<String>,
-    pub cwd: Option<PathBuf>,
-    pub env: Vec<(String, String)>,
-    /// Adapter-specific launch keys merged over the profile's defaults.
-    pub extra: serde_json::Map<String, Value>,
-}
-
-impl Adapter {
-    /// The `initialize` arguments. `adapterID` is the adapter's `type`.
-    pub fn initialize_arguments(&self) -> Value {
-        let args = dap::requests::InitializeArguments {
-            client_id: Some("dapwalk".into()),
-            client_name: Some("dapwalk".into()),
-            adapter_id: match self.kind {
-                AdapterKind::LldbDap => "lldb-dap",
-                AdapterKind::CodeLldb => "lldb",
-                AdapterKind::Debugpy => "debugpy",
-            }
-            .into(),
-            locale: Some("en-us".into()),
-            lines_start_at1: Some(true),
-            columns_start_at1: Some(true),
-            path_format: Some(dap::requests::PathFormat::Path),
-            supports_variable_type: Some(true),
-            supports_run_in_terminal_request: Some(true),
-            ..Default::default()
-        };
-        crate::client::args(&args).unwrap_or_default()
-    }
-
-    /// The `launch` arguments for `target` in this adapter's dialect.
-    pub fn launch_arguments(&self, target: &LaunchTarget) -> Result<Value, AdapterError> {
-        let mut args = match self.kind {
-            AdapterKind::LldbDap => lldb_dap::launch_arguments(target)?,
-            AdapterKind::CodeLldb => codelldb::launch_arguments(target),
-            AdapterKind::Debugpy => debugpy::launch_arguments(self, target),
-        };
-        if let Value::Object(map) = &mut args {
-            for (k, v) in &target.extra {
-                map.insert(k.clone(), v.clone());
-            }
-        }
-        Ok(args)
-    }
-
-    /// Finds an adapter of `kind`. `explicit` is a path given by the user (for debugpy: the
-    /// Python to use); `project` is where to look for the project's own `.venv`.
-    pub fn discover(
-        kind: AdapterKind,
-        explicit: Option<&Path>,
-        project: &Path,
-    ) -> Result<Adapter, AdapterError> {
-        match kind {
-            AdapterKind::LldbDap => lldb_dap::discover(explicit),
-            AdapterKind::CodeLldb => codelldb::discover(explicit, home_dir().as_deref()),
-            AdapterKind::Debugpy => debugpy::discover(explicit, project),
-        }
-    }
-}
-
-/// Why an adapter cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum AdapterError {
-    #[error("{kind} not found (looked at {looked}); to install: {hint}", kind = .kind.name(), hint = .kind.install_hint())]
-    NotFound { kind: AdapterKind, looked: String },
-    #[error("{path} is not a usable {kind}: {reason}; to install: {hint}", path = .path.display(), kind = .kind.name(), hint = .kind.install_hint())]
-    Unusable {
-        kind: AdapterKind,
-        path: PathBuf,
-        reason: String,
-    },
-    #[error("could not write the LLDB formatters to {path}: {source}", path = .path.display())]
-    Formatters {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 pub(crate) fn home_dir() -> Option<PathBuf> {
@@ -228,6 +449,22 @@ pub(crate) fn path_dirs() -> Vec<PathBuf> {
     std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default()
+}
+
+/// An explicit adapter path, refused unless it is an executable file.
+pub(crate) fn explicit_executable(
+    dialect: &'static dyn Dialect,
+    path: &Path,
+) -> Result<PathBuf, AdapterError> {
+    if is_executable(path) {
+        Ok(path.to_path_buf())
+    } else {
+        Err(AdapterError::Unusable {
+            dialect,
+            path: path.to_path_buf(),
+            reason: "not an executable file".into(),
+        })
+    }
 }
 
 pub(crate) fn is_executable(path: &Path) -> bool {
@@ -286,66 +523,4 @@ mod tests {
         assert_eq!(strip_rust_hash("main::{closure#1}"), "main::{closure#1}");
         assert_eq!(strip_rust_hash("a::hello"), "a::hello");
     }
-}
-
-/// Explicit adapter paths given on the command line.
-#[derive(Debug, Clone, Default)]
-pub struct Explicit {
-    pub lldb_dap: Option<PathBuf>,
-    pub codelldb: Option<PathBuf>,
-    pub python: Option<PathBuf>,
-}
-
-/// One adapter's discovery result.
-#[derive(Debug)]
-pub struct AdapterStatus {
-    pub kind: AdapterKind,
-    pub found: Result<Adapter, AdapterError>,
-}
-
-/// Looks for every adapter.
-pub fn survey(project: &Path, explicit: &Explicit) -> Vec<AdapterStatus> {
-    AdapterKind::ALL
-        .iter()
-        .map(|&kind| {
-            let path = match kind {
-                AdapterKind::LldbDap => explicit.lldb_dap.as_deref(),
-                AdapterKind::CodeLldb => explicit.codelldb.as_deref(),
-                AdapterKind::Debugpy => explicit.python.as_deref(),
-            };
-            AdapterStatus {
-                kind,
-                found: Adapter::discover(kind, path, project),
-            }
-        })
-        .collect()
-}
-
-/// Writes the survey as a table: each adapter found with its version and path, and for
-/// each missing one what to install.
-pub fn render_survey(
-    statuses: &[AdapterStatus],
-    out: &mut dyn std::io::Write,
-) -> std::io::Result<()> {
-    for s in statuses {
-        match &s.found {
-            Ok(a) => {
-                let mut line = format!(
-                    "{:<9} {:<26} {}",
-                    s.kind.name(),
-                    a.version.as_deref().unwrap_or("version unknown"),
-                    a.program.display()
-                );
-                if !a.args.is_empty() {
-                    line.push(' ');
-                    line.push_str(&a.args.join(" "));
-                }
-                writeln!(out, "{line}")?;
-            }
-            Err(e) => {
-                writeln!(out, "{:<9} {:<26} {e}", s.kind.name(), "missing")?;
-            }
-        }
-    }
-    Ok(())
 }

@@ -7,11 +7,16 @@
 //! walkthroughs. Parsing and validation are plain functions: every error names the file and the
 //! line, before any debugger starts.
 
+mod discover;
 mod markers;
 mod parse;
+mod validate;
 
+pub use crate::adapters::{Language, PORTABLE_WATCHES};
+pub use discover::{collect, load_all};
 pub use markers::{marker_line, MarkerIndex, MarkerRef, MarkerSite};
 pub use parse::{load, parse_str, LoadError};
+pub use validate::{prepare, Prepared};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -35,28 +40,10 @@ pub struct Walkthrough {
     pub steps: Vec<Step>,
 }
 
-/// Which track a walkthrough belongs to; it decides the adapter family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Language {
-    /// The Rust scenarios, debugged with lldb-dap or CodeLLDB.
-    Rust,
-    /// The Python twins, debugged with debugpy.
-    Python,
-}
-
-impl Language {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Language::Rust => "rust",
-            Language::Python => "python",
-        }
-    }
-}
-
 /// A watch value: a name shown to the learner and the expression to evaluate.
 ///
 /// `expr` is either one of the talk's portable watch names (see [`PORTABLE_WATCHES`]), which
-/// each adapter profile maps to its own dialect, or a raw expression for this walkthrough's
+/// each adapter's dialect spells its own way, or a raw expression for this walkthrough's
 /// language.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WatchSpec {
@@ -64,24 +51,6 @@ pub struct WatchSpec {
     pub expr: String,
     pub line: usize,
 }
-
-/// The talk's watch list, by portable name. Adapter profiles translate each one.
-pub const PORTABLE_WATCHES: &[(&str, &str)] = &[
-    (
-        "global_shutdown",
-        "the module-global `_shutdown` of concurrent.futures.thread",
-    ),
-    ("executor_shutdown", "the executor's own `_shutdown` flag"),
-    (
-        "global_shutdown_lock_locked",
-        "`_global_shutdown_lock.locked()`",
-    ),
-    ("work_queue_size", "the executor's work-queue size"),
-    (
-        "registry_size",
-        "how many (thread, queue) pairs `_threads_queues` holds",
-    ),
-];
 
 /// One step: narrative, actions, expectations.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,7 +1,7 @@
 //! Helpers shared by the test modules: finding scenarios and fixtures, and checking that a
 //! session left no process behind.
 
-use dapwalk::procs;
+use dapwalk::os::procs;
 use dapwalk::session::Timeouts;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -20,13 +20,13 @@ pub fn test_timeouts() -> Timeouts {
     }
 }
 
-/// The recorded sessions. CI has /work/shared at `../shared`; a missing folder is a
-/// failure, not a skip.
+/// The recorded sessions, kept in the repository (`tests/fixtures/dap/PROVENANCE.md`); a
+/// missing folder is a failure, not a skip.
 pub fn fixtures() -> PathBuf {
-    let dir = root().join("../shared/fixtures/dap");
+    let dir = root().join("tests/fixtures/dap");
     assert!(
         dir.join("README.md").is_file(),
-        "the DAP recordings are missing: expected them in {} (the shared folder beside the repository)",
+        "the DAP recordings are missing: expected them in {}",
         dir.display()
     );
     dir

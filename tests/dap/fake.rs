@@ -5,8 +5,8 @@
 //! started again with `DAPWALK_FAKE_ADAPTER` set) listening on TCP, so that crashes and
 //! teardown are real.
 
-use dapwalk::adapters::{Adapter, AdapterKind, Connect};
-use dapwalk::transport::{write_message, FrameReader};
+use dapwalk::adapters::{Adapter, Connect, Dialect};
+use dapwalk::dap::transport::{write_message, FrameReader};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::os::unix::process::CommandExt;
@@ -59,13 +59,13 @@ impl Mode {
 }
 
 /// An adapter profile that starts this test binary as a fake adapter on a free TCP port.
-pub fn process_adapter(mode: &Mode, dialect: AdapterKind) -> Adapter {
+pub fn process_adapter(mode: &Mode, dialect: &'static dyn Dialect) -> Adapter {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free local port");
     Adapter {
-        kind: dialect,
+        dialect,
         program: std::env::current_exe().expect("the test binary's path"),
         args: [
             "fake::fake_adapter_process",

@@ -3,9 +3,10 @@
 
 use crate::common::assert_all_gone;
 use crate::fake::{process_adapter, serve, Mode};
-use dapwalk::adapters::{Adapter, AdapterKind, Connect, LaunchTarget};
-use dapwalk::client::{Client, RequestError};
-use dapwalk::procs;
+use dapwalk::adapters::{codelldb::CODELLDB, lldb_dap::LLDB_DAP};
+use dapwalk::adapters::{Adapter, Connect, Dialect, LaunchTarget};
+use dapwalk::dap::client::{Client, RequestError};
+use dapwalk::os::procs;
 use dapwalk::session::{Breakpoints, Session, SessionError, Timeouts};
 use std::time::Duration;
 
@@ -26,7 +27,7 @@ fn target() -> LaunchTarget {
 }
 
 async fn start(mode: Mode) -> Session {
-    let adapter = process_adapter(&mode, AdapterKind::LldbDap);
+    let adapter = process_adapter(&mode, &LLDB_DAP);
     Session::start(&adapter, &target(), &Breakpoints::default(), quick())
         .await
         .expect("the fake adapter's handshake")
@@ -120,7 +121,7 @@ async fn dropping_a_session_kills_its_processes() {
 #[tokio::test]
 async fn an_adapter_that_cannot_start_is_a_clear_error() {
     let adapter = Adapter {
-        kind: AdapterKind::LldbDap,
+        dialect: &LLDB_DAP,
         program: "/nonexistent/lldb-dap-99".into(),
         args: vec![],
         env: vec![],
@@ -144,7 +145,7 @@ async fn in_memory_fake_tolerates_empty_bodies_and_unknown_events() {
     tokio::spawn(serve(ar, aw, Mode::SilentOn("none".into()), false));
     let (cr, cw) = tokio::io::split(client_end);
     let (client, events) = Client::start(cr, cw, Duration::from_secs(2));
-    let adapter = process_adapter(&Mode::Debuggee, AdapterKind::CodeLldb);
+    let adapter = process_adapter(&Mode::Debuggee, &CODELLDB);
     let s = Session::over(
         &adapter,
         client,

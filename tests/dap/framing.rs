@@ -1,7 +1,7 @@
 //! Property tests of the Content-Length framing: no input makes the decoder panic, and
 //! every message survives encoding, arbitrary splitting and decoding.
 
-use dapwalk::transport::{decode_frame, encode_frame, Decoded, FrameReader};
+use dapwalk::dap::transport::{decode_frame, encode_frame, Decoded, FrameReader};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::pin::Pin;

@@ -2,12 +2,14 @@
 //! the Rust port, in Python's dialect.
 
 use crate::common::{assert_all_gone, assert_none_running, marker, root, test_timeouts};
-use dapwalk::adapters::{Adapter, AdapterKind, LaunchTarget};
+use dapwalk::adapters::debugpy::DEBUGPY;
+use dapwalk::adapters::{Adapter, Dialect, LaunchTarget};
 use dapwalk::session::{Breakpoints, Session, StepKind, StepOutcome};
 use std::time::Duration;
 
 fn debugpy() -> Adapter {
-    Adapter::discover(AdapterKind::Debugpy, None, &root())
+    DEBUGPY
+        .discover(None, &root())
         .expect("debugpy in .venv (installed by scripts/setup)")
 }
 

@@ -4,14 +4,16 @@
 use crate::common::{
     assert_all_gone, assert_none_running, marker, root, scenario_binary, test_timeouts,
 };
-use dapwalk::adapters::{Adapter, AdapterKind, LaunchTarget};
+use dapwalk::adapters::lldb_dap::LLDB_DAP;
+use dapwalk::adapters::{Adapter, Dialect, LaunchTarget};
 use dapwalk::session::{Breakpoints, Session, StepKind, StepOutcome, StopOutcome};
 use std::time::Duration;
 
 fn lldb_dap() -> Adapter {
-    let a = Adapter::discover(AdapterKind::LldbDap, None, &root())
+    let a = LLDB_DAP
+        .discover(None, &root())
         .expect("lldb-dap (installed by scripts/setup)");
-    let v = a.version.clone().unwrap_or_default();
+    let v = LLDB_DAP.version(&a).unwrap_or_default();
     assert!(
         v.starts_with("22."),
         "expected lldb-dap 22, found {v:?} at {}",

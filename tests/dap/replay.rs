@@ -1,11 +1,12 @@
-//! Replays of real CodeLLDB 1.12.2 and lldb-dap 22.1.8 sessions (../shared/fixtures/dap)
+//! Replays of real CodeLLDB 1.12.2 and lldb-dap 22.1.8 sessions (tests/fixtures/dap)
 //! through the fake adapter: from either dialect the client must reach the same
 //! observations (stopped thread, user frames, watch values, blocking frames, errors).
 
 use crate::common::fixtures;
 use crate::fake::{serve, Mode};
-use dapwalk::adapters::{Adapter, AdapterKind, Connect, LaunchTarget};
-use dapwalk::client::{Client, RequestError};
+use dapwalk::adapters::{codelldb::CODELLDB, lldb_dap::LLDB_DAP};
+use dapwalk::adapters::{Adapter, Connect, Dialect, LaunchTarget};
+use dapwalk::dap::client::{Client, RequestError};
 use dapwalk::session::{
     Breakpoints, Session, SessionError, StepKind, StepOutcome, StopOutcome, ThreadReport, Timeouts,
 };
@@ -15,9 +16,9 @@ use std::time::Duration;
 const MAIN_RS: &str = "/workspace/scenario/src/main.rs";
 const SHUTDOWN: &str = "nested_submit::thread::SHUTDOWN";
 
-fn dialect(kind: AdapterKind) -> Adapter {
+fn dialect(kind: &'static dyn Dialect) -> Adapter {
     Adapter {
-        kind,
+        dialect: kind,
         program: "replayed".into(),
         args: vec![],
         env: vec![],
@@ -26,14 +27,11 @@ fn dialect(kind: AdapterKind) -> Adapter {
     }
 }
 
-fn fixture_prefix(kind: AdapterKind) -> &'static str {
-    match kind {
-        AdapterKind::CodeLldb => "codelldb",
-        _ => "lldb-dap",
-    }
+fn fixture_prefix(kind: &'static dyn Dialect) -> &'static str {
+    kind.name()
 }
 
-async fn replay(kind: AdapterKind, name: &str, mode: &str, bps: Breakpoints) -> Session {
+async fn replay(kind: &'static dyn Dialect, name: &str, mode: &str, bps: Breakpoints) -> Session {
     let path = fixtures().join(format!("{}.{name}.jsonl", fixture_prefix(kind)));
     assert!(path.is_file(), "missing recording {}", path.display());
     let (client_end, adapter_end) = tokio::io::duplex(1 << 20);
@@ -88,7 +86,7 @@ struct Inspection {
     exit_code: Option<i64>,
 }
 
-async fn inspect(kind: AdapterKind) -> Inspection {
+async fn inspect(kind: &'static dyn Dialect) -> Inspection {
     let bps = Breakpoints {
         source: vec![(MAIN_RS.into(), vec![191, 217])],
         functions: vec!["python_exit".into()],
@@ -119,8 +117,8 @@ async fn inspect(kind: AdapterKind) -> Inspection {
             .await
             .expect("children of a local");
     }
-    let field_path = match kind {
-        AdapterKind::CodeLldb => "executors[0].value.thread_name_prefix",
+    let field_path = match kind.name() {
+        "codelldb" => "executors[0].value.thread_name_prefix",
         _ => "executors.data_ptr->ptr.pointer->data.thread_name_prefix",
     };
     s.evaluate("executors", Some(top.id))
@@ -185,8 +183,8 @@ async fn inspect(kind: AdapterKind) -> Inspection {
 
 #[tokio::test]
 async fn a_stop_with_inspection_reads_the_same_from_both_dialects() {
-    let codelldb = inspect(AdapterKind::CodeLldb).await;
-    let lldb_dap = inspect(AdapterKind::LldbDap).await;
+    let codelldb = inspect(&CODELLDB).await;
+    let lldb_dap = inspect(&LLDB_DAP).await;
     assert_eq!(
         codelldb.first_stop,
         (
@@ -236,7 +234,7 @@ async fn a_stop_with_inspection_reads_the_same_from_both_dialects() {
     assert_eq!(codelldb.exit_code, lldb_dap.exit_code);
 }
 
-async fn paused_deadlock(kind: AdapterKind) -> (String, Option<String>, ThreadFrames) {
+async fn paused_deadlock(kind: &'static dyn Dialect) -> (String, Option<String>, ThreadFrames) {
     let mut s = replay(kind, "deadlock-pause", "deadlock", Breakpoints::default()).await;
     // Linux: the main thread's id is the pid, known from the `process` event (lldb-dap)
     // or the console text (CodeLLDB).
@@ -261,8 +259,8 @@ async fn paused_deadlock(kind: AdapterKind) -> (String, Option<String>, ThreadFr
 
 #[tokio::test]
 async fn a_paused_deadlock_shows_the_same_blocking_frames_in_both_dialects() {
-    let codelldb = paused_deadlock(AdapterKind::CodeLldb).await;
-    let lldb_dap = paused_deadlock(AdapterKind::LldbDap).await;
+    let codelldb = paused_deadlock(&CODELLDB).await;
+    let lldb_dap = paused_deadlock(&LLDB_DAP).await;
     assert_eq!(
         (codelldb.0.as_str(), codelldb.1.as_deref()),
         ("exception", Some("signal SIGSTOP"))
@@ -294,7 +292,7 @@ struct Errors {
     unknown_command: String,
 }
 
-async fn errors(kind: AdapterKind) -> Errors {
+async fn errors(kind: &'static dyn Dialect) -> Errors {
     let bps = Breakpoints {
         source: vec![(MAIN_RS.into(), vec![191])],
         ..Default::default()
@@ -324,8 +322,8 @@ async fn errors(kind: AdapterKind) -> Errors {
     // lldb-dap accepts bogus frame and variable ids (empty answers); CodeLLDB refuses them.
     let scopes = s.scopes(987654321).await;
     let vars = s.variables(987654321).await;
-    match kind {
-        AdapterKind::CodeLldb => assert!(scopes.is_err() && vars.is_err()),
+    match kind.name() {
+        "codelldb" => assert!(scopes.is_err() && vars.is_err()),
         _ => assert!(vars.expect("lldb-dap answers").is_empty()),
     }
     let body = s
@@ -366,7 +364,7 @@ async fn errors(kind: AdapterKind) -> Errors {
 
 #[tokio::test]
 async fn error_responses_of_both_dialects_read_as_clear_refusals() {
-    for kind in [AdapterKind::CodeLldb, AdapterKind::LldbDap] {
+    for kind in [&CODELLDB as &'static dyn Dialect, &LLDB_DAP] {
         let e = errors(kind).await;
         assert!(e.evaluate.contains("no_such_variable"), "{kind:?}: {e:?}");
         assert!(

@@ -3,7 +3,8 @@
 //! independent of the standard library's line numbers.
 
 use crate::support::{self, dapwalk, leftovers, scratch, serial, text};
-use dapwalk::runner::{prepare, Project};
+use dapwalk::project::Project;
+use dapwalk::walkthrough::prepare;
 use dapwalk::walkthrough::{self, MarkerRef};
 use std::path::{Path, PathBuf};
 

@@ -2,7 +2,7 @@
 //! walkthroughs played through them on real debuggers, and tours that match the walkthroughs.
 
 use crate::support::{self, dapwalk, text};
-use dapwalk::runner::Project;
+use dapwalk::project::Project;
 use serde_json::Value;
 use std::path::Path;
 
@@ -13,7 +13,7 @@ fn project() -> Project {
 #[test]
 fn every_program_twin_and_walkthrough_has_a_launch_configuration() {
     support::build_scenarios();
-    let problems = dapwalk::vscode::consistency(&project()).expect("launch.json parses");
+    let problems = dapwalk::editor::vscode::consistency(&project()).expect("launch.json parses");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
@@ -45,7 +45,7 @@ fn a_missing_or_dangling_configuration_is_reported() {
             "scenarios/python/no_such_twin.py",
         )
     });
-    let problems = dapwalk::vscode::consistency(&Project::new(&dir)).expect("parses");
+    let problems = dapwalk::editor::vscode::consistency(&Project::new(&dir)).expect("parses");
     let all = problems.join("\n");
     assert!(all.contains("no_such_twin.py does not exist"), "{all}");
     assert!(
@@ -57,7 +57,7 @@ fn a_missing_or_dangling_configuration_is_reported() {
     let dir = scratch_project("vscode-env", |t| {
         t.replace("\"PYTHON_GIL\": \"0\"", "\"PYTHON_GIL\": \"1\"")
     });
-    let problems = dapwalk::vscode::consistency(&Project::new(&dir)).expect("parses");
+    let problems = dapwalk::editor::vscode::consistency(&Project::new(&dir)).expect("parses");
     let all = problems.join("\n");
     assert!(
         all.contains("04-sometimes-deadlock-forced-deadlock.toml: no lldb-dap configuration launches \"sometimes_deadlock\" with environment PYTHON_GIL=0"),
@@ -76,7 +76,7 @@ fn a_missing_or_dangling_configuration_is_reported() {
                 "\"filter\": { \"name\": \"no_deadlock\"",
             )
     });
-    let problems = dapwalk::vscode::consistency(&Project::new(&dir)).expect("parses");
+    let problems = dapwalk::editor::vscode::consistency(&Project::new(&dir)).expect("parses");
     assert!(
         problems
             .iter()
@@ -158,13 +158,13 @@ fn a_configuration_that_does_not_fit_the_walkthrough_is_refused() {
 
 #[test]
 fn a_codelldb_cargo_key_builds_the_binary_it_names() {
-    let configs = dapwalk::vscode::load(support::root()).expect("parses");
+    let configs = dapwalk::editor::vscode::load(support::root()).expect("parses");
     let c = configs
         .iter()
         .find(|c| c.name == "no_deadlock (CodeLLDB)")
         .expect("configuration exists");
     let cargo = c.cargo.as_ref().expect("a cargo key");
-    let exe = dapwalk::vscode::cargo_build(support::root(), cargo).expect("builds");
+    let exe = dapwalk::editor::vscode::cargo_build(support::root(), cargo).expect("builds");
     assert_eq!(exe, support::root().join("target/debug/no_deadlock"));
     assert!(exe.is_file());
 }
@@ -215,7 +215,7 @@ fn tours_follow_the_codetour_schema_and_sit_on_marker_lines() {
             );
         }
     }
-    let walkthroughs = dapwalk::cli::collect(&project(), &[]).expect("walkthroughs");
+    let walkthroughs = dapwalk::walkthrough::collect(&project(), &[]).expect("walkthroughs");
     assert_eq!(tours, walkthroughs.len(), "one tour per walkthrough");
 }
 

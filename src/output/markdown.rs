@@ -2,8 +2,8 @@
 //! it will show, and — when there was a run — what it did show.
 
 use crate::checks::{check, Observation};
-use crate::lastrun::LastRun;
-use crate::walkthrough::{Action, Language, Step, Walkthrough};
+use crate::store::lastrun::LastRun;
+use crate::walkthrough::{Action, Step, Walkthrough};
 use std::fmt::Write;
 use std::path::Path;
 
@@ -11,15 +11,12 @@ use std::path::Path;
 pub fn render(w: &Walkthrough, last: Option<&LastRun>, root: &Path) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# {}\n", w.title);
-    let program = match w.language {
-        Language::Rust => format!("scenarios/src/bin/{}.rs", w.scenario),
-        Language::Python => format!("scenarios/python/{}.py", w.scenario),
-    };
+    let program = crate::project::Project::program_source_rel(w.language, &w.scenario);
     let _ = writeln!(
         s,
         "Program: `{program}` ({}) · walkthrough: `{}`\n",
         w.language.as_str(),
-        crate::report::display_path(&w.path, root)
+        crate::project::display_path(&w.path, root)
     );
     if !w.env.is_empty() {
         let env: Vec<String> = w.env.iter().map(|(k, v)| format!("`{k}={v}`")).collect();

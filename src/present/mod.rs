@@ -16,108 +16,73 @@
 //! drawn as plain lines that scroll, wrapped to the terminal (80 columns is enough), coloured
 //! only on a terminal without `NO_COLOR`.
 
-use crate::adapters::{Adapter, AdapterKind};
+use crate::adapters::Adapter;
 use crate::checks::{Observation, ObservedEnd, ObservedThread};
-use crate::runner::{self, Player, Prepared, Project, RunOptions, StepResult};
-use crate::walkthrough::{self, Action, Language, Step, Walkthrough};
+use crate::engine::{Player, RunOptions, StepResult};
+use crate::output::palette::Palette;
+use crate::project::Project;
+use crate::walkthrough::{Action, Prepared, Step, Walkthrough};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// `dapwalk present` options.
-#[derive(clap::Args)]
-pub struct PresentArgs {
-    /// The walkthrough file.
-    pub path: PathBuf,
-    /// Advance by itself after SECONDS at each step (for recordings and rehearsal); the keys
-    /// still work.
-    #[arg(long, value_name = "SECONDS")]
-    pub auto: Option<f64>,
-    /// Write the session as Markdown to FILE: the `dapwalk show` rendering, with what the
-    /// debugger showed at each step played.
-    #[arg(long, value_name = "FILE")]
+/// How to present.
+#[derive(Debug, Clone, Default)]
+pub struct PresentOptions {
+    /// Advance by itself after this long at each step; the keys still work.
+    pub auto: Option<Duration>,
+    /// Write the session as Markdown here (the `dapwalk show` rendering with what the
+    /// debugger showed at each step played).
     pub record: Option<PathBuf>,
-    /// Do not build the scenarios first (`cargo build -p scenarios --bins`).
-    #[arg(long)]
-    pub no_build: bool,
-    /// Seconds a step may run before dapwalk pauses the program to look.
-    #[arg(long, default_value_t = 20, value_name = "SECONDS")]
-    pub step_timeout: u64,
-    /// Use this lldb-dap instead of searching PATH.
-    #[arg(long, value_name = "PATH")]
-    pub lldb_dap: Option<PathBuf>,
-    /// Use this Python (with debugpy installed) instead of the project's .venv.
-    #[arg(long, value_name = "PATH")]
-    pub python: Option<PathBuf>,
+    pub step_timeout: Duration,
 }
 
-/// Runs `dapwalk present`; the exit codes are `run`'s: 0 played (or quit) as the walkthrough
-/// says, 1 a step departed, 2 could not play, 130 interrupted.
-pub fn main(project: &Project, args: PresentArgs) -> ExitCode {
-    let prep = match walkthrough::load(&args.path).and_then(|w| runner::prepare(project, w)) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(crate::cli::EXIT_SETUP);
-        }
-    };
-    let (kind, explicit) = match prep.walkthrough.language {
-        Language::Rust => (AdapterKind::LldbDap, args.lldb_dap.clone()),
-        Language::Python => (AdapterKind::Debugpy, args.python.clone()),
-    };
-    let adapter = match Adapter::discover(kind, explicit.as_deref(), &project.root) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("dapwalk: {e}");
-            return ExitCode::from(crate::cli::EXIT_SETUP);
-        }
-    };
-    if prep.walkthrough.language == Language::Rust && !args.no_build {
-        if let Err(e) = crate::cli::build_scenarios(&project.root) {
-            eprintln!("dapwalk: {e}");
-            return ExitCode::from(crate::cli::EXIT_SETUP);
-        }
-    }
-    let rt = match tokio::runtime::Builder::new_multi_thread()
+/// How a presentation ended, for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presented {
+    /// Played (or quit) as the walkthrough says.
+    AsWritten,
+    /// A step departed from the walkthrough.
+    Departed,
+    /// A step could not be played.
+    CouldNotPlay,
+    /// Ctrl-C, SIGTERM or SIGHUP.
+    Interrupted,
+}
+
+/// Presents `prep` on `adapter`. An `Err` is something that prevented presenting at all (or
+/// keeping its record), said in one line.
+pub fn present(
+    project: &Project,
+    prep: &Prepared,
+    adapter: &Adapter,
+    options: &PresentOptions,
+) -> Result<Presented, String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("dapwalk: cannot start the async runtime: {e}");
-            return ExitCode::from(crate::cli::EXIT_SETUP);
-        }
-    };
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let opts = RunOptions {
-        step_timeout: Duration::from_secs(args.step_timeout.max(1)),
+        step_timeout: options.step_timeout.max(Duration::from_secs(1)),
         ..RunOptions::default()
     };
-    let auto = args
-        .auto
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64);
+    let auto = options.auto;
 
     // Signals first, so that a Ctrl-C from the very start is ours to handle (tear down,
     // restore the terminal) rather than the default death.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stop_tx = std::sync::Arc::new(stop_tx);
-    if let Err(e) = rt.block_on(watch_signals(stop_tx.clone())) {
-        eprintln!("dapwalk: cannot watch for Ctrl-C: {e}");
-        return ExitCode::from(crate::cli::EXIT_SETUP);
-    }
+    rt.block_on(watch_signals(stop_tx.clone()))
+        .map_err(|e| format!("cannot watch for Ctrl-C: {e}"))?;
 
     let interactive = std::io::stdin().is_terminal();
     let raw = if interactive {
-        match RawMode::enable() {
-            Ok(g) => Some(g),
-            Err(e) => {
-                eprintln!("dapwalk: cannot set the terminal up for single keys: {e}");
-                return ExitCode::from(crate::cli::EXIT_SETUP);
-            }
-        }
+        Some(
+            RawMode::enable()
+                .map_err(|e| format!("cannot set the terminal up for single keys: {e}"))?,
+        )
     } else {
         None
     };
@@ -125,8 +90,8 @@ pub fn main(project: &Project, args: PresentArgs) -> ExitCode {
     let mut screen = Screen::new(raw.is_some());
     let outcome = {
         let mut show = Presenter {
-            prep: &prep,
-            adapter: &adapter,
+            prep,
+            adapter,
             screen: &mut screen,
             keys,
             stop: stop_rx,
@@ -150,39 +115,28 @@ pub fn main(project: &Project, args: PresentArgs) -> ExitCode {
             End::Interrupted => "presented, interrupted".to_string(),
             End::Error(i, m) => format!("step {} could not be played: {m}", i + 1),
         };
-        let last = crate::lastrun::from_steps(adapter.kind.name(), said, &results);
-        if let Err(e) = crate::lastrun::write(&project.root, w, &last) {
+        let last = crate::store::lastrun::from_steps(adapter.name(), said, &results);
+        if let Err(e) = crate::store::lastrun::write(&project.root, w, &last) {
             eprintln!("dapwalk: cannot keep this run for `dapwalk show`: {e}");
         }
-        if let Some(path) = &args.record {
-            let text = crate::markdown::render(w, Some(&last), &project.root);
-            if let Err(e) = std::fs::write(path, text) {
-                eprintln!("dapwalk: cannot write {}: {e}", path.display());
-                return ExitCode::from(crate::cli::EXIT_SETUP);
-            }
+        if let Some(path) = &options.record {
+            let text = crate::output::markdown::render(w, Some(&last), &project.root);
+            std::fs::write(path, text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         }
-    } else if let Some(path) = &args.record {
-        let text = crate::markdown::render(w, None, &project.root);
-        if let Err(e) = std::fs::write(path, text) {
-            eprintln!("dapwalk: cannot write {}: {e}", path.display());
-            return ExitCode::from(crate::cli::EXIT_SETUP);
-        }
+    } else if let Some(path) = &options.record {
+        let text = crate::output::markdown::render(w, None, &project.root);
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     if !leftovers.is_empty() {
-        eprintln!("dapwalk: processes survived teardown: {leftovers:?}");
-        return ExitCode::from(crate::cli::EXIT_SETUP);
+        return Err(format!("processes survived teardown: {leftovers:?}"));
     }
-    match end {
-        End::Interrupted => {
-            eprintln!("dapwalk: interrupted; every debugger and program it started was stopped");
-            ExitCode::from(crate::cli::EXIT_INTERRUPTED)
-        }
-        End::Error(..) => ExitCode::from(crate::cli::EXIT_SETUP),
-        _ if results.iter().any(|r| !r.verdict.passed()) => {
-            ExitCode::from(crate::cli::EXIT_MISMATCH)
-        }
-        _ => ExitCode::SUCCESS,
-    }
+    Ok(match end {
+        End::Interrupted => Presented::Interrupted,
+        End::Error(..) => Presented::CouldNotPlay,
+        _ if results.iter().any(|r| !r.verdict.passed()) => Presented::Departed,
+        _ => Presented::AsWritten,
+    })
 }
 
 /// Turns SIGINT, SIGTERM and SIGHUP into a request to stop, so the session is torn down and
@@ -313,16 +267,14 @@ fn read_lines(tx: &mpsc::Sender<Key>) {
 struct Screen {
     out: std::io::Stdout,
     raw: bool,
-    paint: Paint,
+    paint: Palette,
     width: usize,
 }
 
 impl Screen {
     fn new(raw: bool) -> Screen {
         let tty = std::io::stdout().is_terminal();
-        let color = tty
-            && std::env::var_os("NO_COLOR").is_none()
-            && std::env::var("TERM").map_or(true, |t| t != "dumb");
+        let color = tty && Palette::for_stdout().color;
         let columns = if tty {
             crossterm::terminal::size().map_or(80, |(c, _)| usize::from(c))
         } else {
@@ -331,7 +283,7 @@ impl Screen {
         Screen {
             out: std::io::stdout(),
             raw,
-            paint: Paint { color },
+            paint: Palette { color },
             width: columns.clamp(40, 100),
         }
     }
@@ -345,48 +297,6 @@ impl Screen {
         let mut out = self.out.lock();
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
-    }
-}
-
-/// ANSI colours, or plain text.
-#[derive(Debug, Clone, Copy)]
-pub struct Paint {
-    pub color: bool,
-}
-
-impl Paint {
-    fn code(&self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
-    }
-    fn bold(&self, t: &str) -> String {
-        self.code("1", t)
-    }
-    fn dim(&self, t: &str) -> String {
-        self.code("2", t)
-    }
-    fn green(&self, t: &str) -> String {
-        self.code("32", t)
-    }
-    fn red(&self, t: &str) -> String {
-        self.code("31", t)
-    }
-    fn yellow(&self, t: &str) -> String {
-        self.code("33", t)
-    }
-    fn cyan(&self, t: &str) -> String {
-        self.code("36", t)
-    }
-    /// A changed value: reverse video on a terminal, a `*` mark otherwise.
-    fn changed(&self, t: &str) -> String {
-        if self.color {
-            self.code("1;7", t)
-        } else {
-            format!("*{t}")
-        }
     }
 }
 
@@ -426,7 +336,7 @@ impl Presenter<'_> {
         let w = &self.prep.walkthrough;
         let paint = self.screen.paint;
         let width = self.screen.width;
-        let header = render_header(w, self.adapter.kind.name(), &self.root, paint, width);
+        let header = render_header(w, self.adapter.name(), &self.root, paint, width);
         self.screen.print(&header);
         let timing = Timing::of(w);
         let mut player = Player::new(self.prep, self.adapter, opts);
@@ -691,7 +601,7 @@ pub fn pause_warning(
     step: &Step,
     paused: Duration,
     last: Option<&StepResult>,
-    paint: Paint,
+    paint: Palette,
     width: usize,
 ) -> Option<String> {
     if !timing.depends(step) {
@@ -744,7 +654,7 @@ pub fn render_header(
     w: &Walkthrough,
     adapter: &str,
     root: &std::path::Path,
-    paint: Paint,
+    paint: Palette,
     width: usize,
 ) -> String {
     let mut s = String::new();
@@ -752,15 +662,12 @@ pub fn render_header(
     s.push('\n');
     s.push_str(&paint.bold(&wrap(&w.title, width)));
     s.push('\n');
-    let program = match w.language {
-        Language::Rust => format!("scenarios/src/bin/{}.rs", w.scenario),
-        Language::Python => format!("scenarios/python/{}.py", w.scenario),
-    };
+    let program = Project::program_source_rel(w.language, &w.scenario);
     s.push_str(&paint.dim(&wrap(
         &format!(
             "{program} on {adapter} · {} steps · {}",
             w.steps.len(),
-            crate::report::display_path(&w.path, root)
+            crate::project::display_path(&w.path, root)
         ),
         width,
     )));
@@ -787,7 +694,7 @@ pub fn render_step_intro(
     w: &Walkthrough,
     index: usize,
     timing: &Timing,
-    paint: Paint,
+    paint: Palette,
     width: usize,
 ) -> String {
     let step = &w.steps[index];
@@ -801,7 +708,7 @@ pub fn render_step_intro(
         s.push_str(&inline_code(&reflow(&step.say, width), paint));
         s.push('\n');
     }
-    let what = crate::markdown::describe_action(step);
+    let what = crate::output::markdown::describe_action(step);
     s.push_str(&inline_code(
         &wrap_indented(&format!("Next: {what}"), width, "      "),
         paint,
@@ -844,7 +751,7 @@ pub fn render_observation(
     step: &Step,
     result: &StepResult,
     previous: Option<&Observation>,
-    paint: Paint,
+    paint: Palette,
     width: usize,
 ) -> String {
     let obs = &result.observation;
@@ -1096,7 +1003,7 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 /// Text in backquotes stands out on a colour terminal; elsewhere the backquotes stay.
-fn inline_code(text: &str, paint: Paint) -> String {
+fn inline_code(text: &str, paint: Palette) -> String {
     if !paint.color {
         return text.to_string();
     }
@@ -1203,7 +1110,7 @@ hold = ["TPExecutor-0_0"]
 "#;
 
     fn walk() -> Walkthrough {
-        walkthrough::parse_str(Path::new("w.toml"), WALK).expect("parses")
+        crate::walkthrough::parse_str(Path::new("w.toml"), WALK).expect("parses")
     }
 
     fn frame(name: &str, user: bool) -> ObservedFrame {
@@ -1226,7 +1133,7 @@ hold = ["TPExecutor-0_0"]
         }
     }
 
-    const PLAIN: Paint = Paint { color: false };
+    const PLAIN: Palette = Palette { color: false };
 
     #[test]
     fn a_sleep_walkthrough_warns_only_after_a_pause_longer_than_its_sleep() {

@@ -6,7 +6,8 @@
 //! what the adapter sends, a writer that frames what we send, and a stderr collector whose
 //! tail goes into error messages when the adapter dies.
 
-use crate::transport::{write_message, FrameReader, TransportError};
+use super::protocol::Request;
+use super::transport::{write_message, FrameReader, TransportError};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -58,7 +59,8 @@ fn secs(d: &Duration) -> String {
     }
 }
 
-fn stderr_suffix(stderr: &str) -> String {
+/// The end of an adapter error message: what the adapter printed on stderr, if anything.
+pub(crate) fn stderr_suffix(stderr: &str) -> String {
     let t = stderr.trim();
     if t.is_empty() {
         "; it printed nothing on stderr".to_string()
@@ -389,32 +391,31 @@ impl Client {
         })
     }
 
+    /// Sends a built request (see [`super::protocol`]) and waits for its body.
+    pub async fn call(&self, r: Request) -> Result<Value, RequestError> {
+        self.request(r.command, r.arguments).await
+    }
+
+    /// Sends a built request and waits for its body within `timeout`.
+    pub async fn call_within(&self, r: Request, timeout: Duration) -> Result<Value, RequestError> {
+        self.request_within(r.command, r.arguments, timeout).await
+    }
+
+    /// Sends a built request and decodes its body into `T`.
+    pub async fn call_as<T: DeserializeOwned>(&self, r: Request) -> Result<T, RequestError> {
+        self.request_as(r.command, r.arguments).await
+    }
+
+    /// Sends a built request without waiting for its response.
+    pub fn send_request(&self, r: Request) -> PendingRequest {
+        self.send(r.command, r.arguments)
+    }
+
     /// Closes our side of the stream: the adapter's stdin sees end of file, which is how
     /// CodeLLDB and debugpy learn that the session is over.
     pub fn close(&self) {
         lock(&self.out).take();
     }
-}
-
-/// Strips `null` members from serialized arguments. The `dap` crate serializes absent
-/// optional arguments as `null`, which the specification does not allow and some adapters
-/// reject; absent is what we mean.
-pub fn without_nulls(value: Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, without_nulls(v)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(without_nulls).collect()),
-        other => other,
-    }
-}
-
-/// Serializes typed arguments (e.g. from the `dap` crate) for [`Client::send`].
-pub fn args<T: serde::Serialize>(arguments: &T) -> Option<Value> {
-    serde_json::to_value(arguments).ok().map(without_nulls)
 }
 
 /// With `DAPWALK_TRACE=FILE`, every message to and from adapters is appended to FILE as one

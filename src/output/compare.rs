@@ -5,7 +5,7 @@
 //! steps shows blanks opposite). Each column holds what the debugger showed: the checked
 //! narrative lines, every thread's frames and the watch values.
 
-use crate::lastrun::{LastRun, LastStep};
+use crate::store::lastrun::{LastRun, LastStep};
 use crate::walkthrough::{Language, Walkthrough};
 
 /// Total width of the two-column view.

@@ -1,7 +1,7 @@
 //! What the debugger showed on a walkthrough's last run, kept so `dapwalk show` can print it
 //! beside the narrative. Stored as JSON under `.dapwalk/last-run/` (ignored by git).
 
-use crate::runner::{StepResult, WalkthroughResult};
+use crate::engine::{StepResult, WalkthroughResult};
 use crate::walkthrough::Walkthrough;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -41,13 +41,13 @@ fn file_for(root: &Path, w: &Walkthrough) -> PathBuf {
 
 pub fn save(root: &Path, w: &Walkthrough, r: &WalkthroughResult) -> std::io::Result<()> {
     let outcome = match &r.outcome {
-        crate::runner::Outcome::Passed => "passed".into(),
-        crate::runner::Outcome::Mismatch { step } => format!("departed at step {}", step + 1),
-        crate::runner::Outcome::Error { message, .. } => {
+        crate::engine::Outcome::Passed => "passed".into(),
+        crate::engine::Outcome::Mismatch { step } => format!("departed at step {}", step + 1),
+        crate::engine::Outcome::Error { message, .. } => {
             format!("could not be played: {message}")
         }
     };
-    write(root, w, &from_steps(r.adapter.name(), outcome, &r.steps))
+    write(root, w, &from_steps(r.adapter, outcome, &r.steps))
 }
 
 /// A run's observations from its played steps: what `run` keeps, and what `present` keeps

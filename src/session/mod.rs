@@ -2,12 +2,16 @@
 //! and debugpy, grouped stops, steps that never land, and a teardown that leaves no adapter,
 //! debuggee or helper process behind, whichever way the session ends.
 
-use crate::adapters::{Adapter, AdapterError, AdapterKind, Connect, LaunchTarget};
-use crate::client::{args, Client, Event, Events, RequestError, Stopped};
-use crate::procs;
-use crate::transport::TransportError;
+use crate::adapters::{Adapter, AdapterError, Connect, Dialect, LaunchTarget};
+use crate::dap::client::{Client, Event, Events, RequestError, Stopped};
+use crate::dap::protocol::{self, parse_breakpoints, EvalContext, Motion};
+pub use crate::dap::protocol::{
+    BreakpointResult, Evaluated, Frame, FrameSource, Scope, ThreadInfo, Variable,
+};
+use crate::dap::transport::TransportError;
+use crate::os::procs;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -29,7 +33,7 @@ pub enum SessionError {
     Request(#[from] RequestError),
     #[error("timed out after {}s waiting for {what}", .after.as_secs_f64())]
     Timeout { what: String, after: Duration },
-    #[error("the adapter went away while waiting for {what}: {reason}{}", stderr_tail(.stderr))]
+    #[error("the adapter went away while waiting for {what}: {reason}{}", stderr_suffix(.stderr))]
     AdapterGone {
         what: String,
         reason: String,
@@ -42,14 +46,7 @@ pub enum SessionError {
     },
 }
 
-fn stderr_tail(stderr: &str) -> String {
-    let t = stderr.trim();
-    if t.is_empty() {
-        "; it printed nothing on stderr".into()
-    } else {
-        format!("; its stderr ends with:\n{t}")
-    }
-}
+use crate::dap::client::stderr_suffix;
 
 /// Timeouts of a session. None of them is a sleep: each bounds a wait for something the
 /// adapter should send, so a healthy session runs at the adapter's pace.
@@ -89,122 +86,6 @@ pub struct Breakpoints {
     pub functions: Vec<String>,
     /// Raw `setExceptionBreakpoints` arguments, when wanted.
     pub exceptions: Option<Value>,
-}
-
-/// What the adapter said about one breakpoint.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct BreakpointResult {
-    pub id: Option<i64>,
-    pub verified: bool,
-    pub line: Option<i64>,
-    pub message: Option<String>,
-}
-
-/// A thread, with its name as the program named it (adapter decorations removed).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ThreadInfo {
-    pub id: i64,
-    pub name: String,
-    pub raw_name: String,
-}
-
-/// The source of a frame.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
-pub struct FrameSource {
-    pub name: Option<String>,
-    pub path: Option<String>,
-    pub source_reference: Option<i64>,
-    /// lldb-dap marks sources without a file (`module`symbol` pseudo-paths) `deemphasize`.
-    /// Kept as text: the `dap` crate's enum spells it `deEmphasize` and would reject it.
-    pub presentation_hint: Option<String>,
-}
-
-/// A stack frame. Parsed leniently: adapters add fields, and CodeLLDB's disassembly frames
-/// carry no path.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
-pub struct Frame {
-    pub id: i64,
-    /// The name with adapter noise removed (e.g. the `::h<hash>` of legacy Rust mangling).
-    pub name: String,
-    pub source: Option<FrameSource>,
-    pub line: i64,
-    pub column: i64,
-    pub presentation_hint: Option<String>,
-}
-
-impl Frame {
-    pub fn path(&self) -> Option<&str> {
-        self.source.as_ref()?.path.as_deref()
-    }
-
-    /// The file name of the frame's source, if it has one on disk.
-    pub fn file_name(&self) -> Option<&str> {
-        self.path().and_then(|p| p.rsplit('/').next())
-    }
-
-    /// A frame in the program being debugged, not the toolchain's or the system's library.
-    pub fn is_user_frame(&self) -> bool {
-        if matches!(self.presentation_hint.as_deref(), Some("subtle" | "label")) {
-            return false;
-        }
-        let Some(source) = &self.source else {
-            return false;
-        };
-        // A source the adapter serves itself (disassembly, `module`symbol`) is no file of
-        // the program's.
-        if source.source_reference.unwrap_or(0) > 0
-            || source.presentation_hint.as_deref() == Some("deemphasize")
-        {
-            return false;
-        }
-        let Some(path) = source.path.as_deref() else {
-            return false;
-        };
-        let system = [
-            "/rustc/",
-            "/usr/",
-            "/.cargo/registry/",
-            "/.rustup/",
-            "/lib/python",
-            "/site-packages/",
-            "<frozen",
-        ];
-        path.starts_with('/') && !path.contains('`') && !system.iter().any(|s| path.contains(s))
-    }
-}
-
-/// A scope of a frame.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct Scope {
-    pub name: String,
-    pub variables_reference: i64,
-    pub expensive: bool,
-}
-
-/// A variable (or a child of one).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct Variable {
-    pub name: String,
-    pub value: String,
-    #[serde(rename = "type")]
-    pub type_name: Option<String>,
-    pub variables_reference: i64,
-    pub evaluate_name: Option<String>,
-}
-
-/// The result of an `evaluate`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct Evaluated {
-    pub result: String,
-    #[serde(rename = "type")]
-    pub type_name: Option<String>,
-    pub variables_reference: i64,
 }
 
 /// One stop, with every thread that reported stopping in it.
@@ -294,11 +175,11 @@ pub enum StepKind {
 
 impl StepKind {
     /// The DAP request that performs this step.
-    pub fn command(self) -> &'static str {
+    pub fn motion(self) -> Motion {
         match self {
-            StepKind::Over => "next",
-            StepKind::In => "stepIn",
-            StepKind::Out => "stepOut",
+            StepKind::Over => Motion::Next,
+            StepKind::In => Motion::StepIn,
+            StepKind::Out => Motion::StepOut,
         }
     }
 }
@@ -343,9 +224,43 @@ pub struct Teardown {
     pub disconnect_error: Option<String>,
 }
 
+/// Where sessions come from: the engine asks a launcher for each walkthrough's session. A
+/// found [`Adapter`] launches its process; tests launch sessions over an in-memory scripted
+/// adapter ([`crate::dap::fake`]).
+pub trait Launcher: Send + Sync {
+    /// The dialect of the sessions it launches.
+    fn dialect(&self) -> &'static dyn Dialect;
+    /// Starts a session that has launched `target` with `breakpoints` set.
+    fn launch<'a>(
+        &'a self,
+        target: &'a LaunchTarget,
+        breakpoints: &'a Breakpoints,
+        timeouts: Timeouts,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Session, SessionError>> + Send + 'a>,
+    >;
+}
+
+impl Launcher for Adapter {
+    fn dialect(&self) -> &'static dyn Dialect {
+        self.dialect
+    }
+
+    fn launch<'a>(
+        &'a self,
+        target: &'a LaunchTarget,
+        breakpoints: &'a Breakpoints,
+        timeouts: Timeouts,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Session, SessionError>> + Send + 'a>,
+    > {
+        Box::pin(Session::start(self, target, breakpoints, timeouts))
+    }
+}
+
 /// A running debug session.
 pub struct Session {
-    pub kind: AdapterKind,
+    pub dialect: &'static dyn Dialect,
     client: Client,
     events: Events,
     child: Option<tokio::process::Child>,
@@ -409,7 +324,8 @@ impl Session {
             }
             (Connect::Tcp { port }, stdin, _) => {
                 let addr = format!("127.0.0.1:{port}");
-                let stream = match crate::transport::connect_tcp(&addr, timeouts.request).await {
+                let stream = match crate::dap::transport::connect_tcp(&addr, timeouts.request).await
+                {
                     Ok(s) => s,
                     Err(e) => {
                         if let Some(pid) = adapter_pid {
@@ -473,7 +389,6 @@ impl Session {
     }
 
     #[allow(clippy::too_many_arguments)]
-    #[allow(deprecated)] // `lines` is a deprecated member of the dap crate's struct; we leave it unset.
     async fn handshake(
         adapter: &Adapter,
         client: Client,
@@ -485,7 +400,7 @@ impl Session {
         timeouts: Timeouts,
     ) -> Result<Session, SessionError> {
         let mut s = Session {
-            kind: adapter.kind,
+            dialect: adapter.dialect,
             client,
             events,
             child,
@@ -505,11 +420,11 @@ impl Session {
         // On any failure below, dropping `s` kills what was started.
         s.capabilities = s
             .client
-            .request("initialize", Some(adapter.initialize_arguments()))
+            .call(protocol::initialize(adapter.dialect.adapter_id()))
             .await?;
         // The launch response comes only after configurationDone on all three adapters, so
         // it is sent now and awaited last (DAP specification, "Launch Sequencing").
-        let launch = s.client.send("launch", Some(launch_args));
+        let launch = s.client.send_request(protocol::launch(launch_args));
         let launch = launch.wait(s.timeouts.launch);
         tokio::pin!(launch);
         let mut launched: Option<Value> = None;
@@ -527,51 +442,28 @@ impl Session {
             }
         }
         for (path, lines) in &breakpoints.source {
-            let a = dap::requests::SetBreakpointsArguments {
-                source: dap::types::Source {
-                    name: path.file_name().map(|n| n.to_string_lossy().into_owned()),
-                    path: Some(path.display().to_string()),
-                    ..Default::default()
-                },
-                breakpoints: Some(
-                    lines
-                        .iter()
-                        .map(|&line| dap::types::SourceBreakpoint {
-                            line,
-                            ..Default::default()
-                        })
-                        .collect(),
-                ),
-                lines: None,
-                source_modified: None,
-            };
-            let body = s.client.request("setBreakpoints", args(&a)).await?;
+            let body = s
+                .client
+                .call(protocol::set_breakpoints(path, lines))
+                .await?;
             s.breakpoints.extend(parse_breakpoints(&body));
         }
         if !breakpoints.functions.is_empty() {
-            let a = dap::requests::SetFunctionBreakpointsArguments {
-                breakpoints: breakpoints
-                    .functions
-                    .iter()
-                    .map(|name| dap::types::FunctionBreakpoint {
-                        name: name.clone(),
-                        condition: None,
-                        hit_condition: None,
-                    })
-                    .collect(),
-            };
-            let body = s.client.request("setFunctionBreakpoints", args(&a)).await?;
+            let body = s
+                .client
+                .call(protocol::set_function_breakpoints(&breakpoints.functions))
+                .await?;
             s.breakpoints.extend(parse_breakpoints(&body));
         }
         if let Some(exceptions) = &breakpoints.exceptions {
             s.client
-                .request("setExceptionBreakpoints", Some(exceptions.clone()))
+                .call(protocol::set_exception_breakpoints(exceptions.clone()))
                 .await?;
         }
-        s.client.request("configurationDone", None).await?;
+        s.client.call(protocol::configuration_done()).await?;
         // lldb-dap answers the first `threads` with a list cached at launch; one throw-away
         // request (as VS Code sends) makes later ones current. Its answer does not matter.
-        let _ = s.client.request("threads", None).await;
+        let _ = s.client.call(protocol::threads()).await;
         if launched.is_none() {
             (&mut launch).await?;
         }
@@ -601,8 +493,8 @@ impl Session {
                     self.stderr.push_str(output);
                 }
                 if category == "console" && self.debuggee_pid.is_none() {
-                    // CodeLLDB sends no `process` event: its console names the pid.
-                    if let Some(pid) = procs::pid_in_console_text(output) {
+                    // An adapter that sends no `process` event may name the pid here.
+                    if let Some(pid) = self.dialect.pid_from_console(output) {
                         self.note_debuggee(pid);
                     }
                 }
@@ -633,7 +525,8 @@ impl Session {
         }
     }
 
-    /// Handles events already received without waiting.
+    /// Handles events already received without waiting. Before a resume this also drops
+    /// stopped events left from an earlier stop, which must not answer the next step.
     fn drain(&mut self) {
         while let Ok(ev) = self.events.try_recv() {
             self.absorb(&ev);
@@ -761,13 +654,13 @@ impl Session {
         struct Body {
             threads: Vec<dap::types::Thread>,
         }
-        let body: Body = self.client.request_as("threads", None).await?;
+        let body: Body = self.client.call_as(protocol::threads()).await?;
         Ok(body
             .threads
             .into_iter()
             .map(|t| ThreadInfo {
                 id: t.id,
-                name: self.kind.thread_name(&t.name),
+                name: self.dialect.thread_name(&t.name),
                 raw_name: t.name,
             })
             .collect())
@@ -780,18 +673,15 @@ impl Session {
         struct Body {
             stack_frames: Vec<Frame>,
         }
-        let a = dap::requests::StackTraceArguments {
-            thread_id,
-            start_frame: Some(0),
-            levels: Some(levels),
-            format: None,
-        };
-        let body: Body = self.client.request_as("stackTrace", args(&a)).await?;
+        let body: Body = self
+            .client
+            .call_as(protocol::stack_trace(thread_id, levels))
+            .await?;
         Ok(body
             .stack_frames
             .into_iter()
             .map(|mut f| {
-                f.name = self.kind.frame_name(&f.name);
+                f.name = self.dialect.frame_name(&f.name);
                 f
             })
             .collect())
@@ -803,10 +693,7 @@ impl Session {
         struct Body {
             scopes: Vec<Scope>,
         }
-        let body: Body = self
-            .client
-            .request_as("scopes", Some(json!({ "frameId": frame_id })))
-            .await?;
+        let body: Body = self.client.call_as(protocol::scopes(frame_id)).await?;
         Ok(body.scopes)
     }
 
@@ -816,13 +703,7 @@ impl Session {
         struct Body {
             variables: Vec<Variable>,
         }
-        let body: Body = self
-            .client
-            .request_as(
-                "variables",
-                Some(json!({ "variablesReference": reference })),
-            )
-            .await?;
+        let body: Body = self.client.call_as(protocol::variables(reference)).await?;
         Ok(body.variables)
     }
 
@@ -845,11 +726,19 @@ impl Session {
         expression: &str,
         frame_id: Option<i64>,
     ) -> Result<Evaluated, SessionError> {
-        let mut a = json!({ "expression": expression, "context": "watch" });
-        if let Some(f) = frame_id {
-            a["frameId"] = json!(f);
-        }
-        Ok(self.client.request_as("evaluate", Some(a)).await?)
+        Ok(self
+            .client
+            .call_as(protocol::evaluate(expression, frame_id, EvalContext::Watch))
+            .await?)
+    }
+
+    /// Evaluates a line typed into the debug console (the REPL context) in `frame_id`, as
+    /// written: the caller spells it in the dialect's console syntax.
+    pub async fn console(&self, text: &str, frame_id: Option<i64>) -> Result<Value, SessionError> {
+        Ok(self
+            .client
+            .call(protocol::evaluate(text, frame_id, EvalContext::Repl))
+            .await?)
     }
 
     /// Reads a global (`scenarios::thread::_shutdown`) in this adapter's dialect.
@@ -858,7 +747,7 @@ impl Session {
         path: &str,
         frame_id: Option<i64>,
     ) -> Result<Evaluated, SessionError> {
-        self.evaluate(&self.kind.global_expr(path), frame_id).await
+        self.evaluate(path, frame_id).await
     }
 
     /// Reads an `AtomicBool` global as `true`/`false`.
@@ -867,15 +756,15 @@ impl Session {
         path: &str,
         frame_id: Option<i64>,
     ) -> Result<Evaluated, SessionError> {
-        self.evaluate(&self.kind.atomic_bool_expr(path), frame_id)
+        self.evaluate(&self.dialect.atomic_bool_expr(path), frame_id)
             .await
     }
 
     /// Resumes the program (every thread, on every adapter we drive).
     pub async fn continue_(&mut self, thread_id: i64) -> Result<(), SessionError> {
-        self.drain_stale_stops();
+        self.drain();
         self.client
-            .request("continue", Some(json!({ "threadId": thread_id })))
+            .call(protocol::motion(Motion::Continue, thread_id))
             .await?;
         Ok(())
     }
@@ -888,9 +777,9 @@ impl Session {
         kind: StepKind,
         timeout: Duration,
     ) -> Result<StepOutcome, SessionError> {
-        self.drain_stale_stops();
+        self.drain();
         self.client
-            .request(kind.command(), Some(json!({ "threadId": thread_id })))
+            .call(protocol::motion(kind.motion(), thread_id))
             .await?;
         match self.wait_for_stop(timeout).await {
             Ok(StopOutcome::Stopped(s)) => Ok(StepOutcome::Stopped(s)),
@@ -910,10 +799,10 @@ impl Session {
 
     /// Sends a resuming request (`continue`, `next`, `stepIn`, `stepOut`) for `thread_id`
     /// without waiting for where it lands: the caller watches for the stop, the exit or a hang.
-    pub async fn resume(&mut self, command: &str, thread_id: i64) -> Result<(), SessionError> {
-        self.drain_stale_stops();
+    pub async fn resume(&mut self, motion: Motion, thread_id: i64) -> Result<(), SessionError> {
+        self.drain();
         self.client
-            .request(command, Some(json!({ "threadId": thread_id })))
+            .call(protocol::motion(motion, thread_id))
             .await?;
         Ok(())
     }
@@ -925,15 +814,31 @@ impl Session {
         path: &std::path::Path,
         lines: &[i64],
     ) -> Result<Vec<BreakpointResult>, SessionError> {
-        let a = json!({
-            "source": {
-                "name": path.file_name().map(|n| n.to_string_lossy().into_owned()),
-                "path": path.display().to_string(),
-            },
-            "breakpoints": lines.iter().map(|l| json!({ "line": l })).collect::<Vec<_>>(),
-        });
-        let body = self.client.request("setBreakpoints", Some(a)).await?;
+        let body = self
+            .client
+            .call(protocol::set_breakpoints(path, lines))
+            .await?;
         Ok(parse_breakpoints(&body))
+    }
+
+    /// Replaces the exception breakpoints with `arguments` in the dialect's own form.
+    pub async fn set_exception_breakpoints(
+        &mut self,
+        arguments: Value,
+    ) -> Result<(), SessionError> {
+        self.client
+            .call(protocol::set_exception_breakpoints(arguments))
+            .await?;
+        Ok(())
+    }
+
+    /// Why a thread stopped, as the adapter knows it now (`exceptionInfo`): the
+    /// `exceptionId` and `description`, for adapters that name one thread per stop.
+    pub async fn exception_info(&self, thread_id: i64) -> Result<Value, SessionError> {
+        Ok(self
+            .client
+            .call(protocol::exception_info(thread_id))
+            .await?)
     }
 
     /// Replaces every function breakpoint.
@@ -941,12 +846,9 @@ impl Session {
         &mut self,
         names: &[String],
     ) -> Result<Vec<BreakpointResult>, SessionError> {
-        let a = json!({
-            "breakpoints": names.iter().map(|n| json!({ "name": n })).collect::<Vec<_>>(),
-        });
         let body = self
             .client
-            .request("setFunctionBreakpoints", Some(a))
+            .call(protocol::set_function_breakpoints(names))
             .await?;
         Ok(parse_breakpoints(&body))
     }
@@ -955,9 +857,9 @@ impl Session {
     /// when the adapter sent no `stopped` event (debugpy on threads blocked in C lock
     /// acquires); `threads` and `stackTrace` still answer then.
     pub async fn pause(&mut self, thread_id: i64) -> Result<Option<Stop>, SessionError> {
-        self.drain_stale_stops();
+        self.drain();
         self.client
-            .request("pause", Some(json!({ "threadId": thread_id })))
+            .call(protocol::motion(Motion::Pause, thread_id))
             .await?;
         match self.wait_for_stop(self.timeouts.pause).await {
             Ok(StopOutcome::Stopped(s)) => Ok(Some(s)),
@@ -980,13 +882,6 @@ impl Session {
         Ok(out)
     }
 
-    /// Stopped events left from an earlier stop must not answer the next step.
-    fn drain_stale_stops(&mut self) {
-        while let Ok(ev) = self.events.try_recv() {
-            self.absorb(&ev);
-        }
-    }
-
     /// Ends the session and leaves nothing behind: `disconnect {terminateDebuggee}`, close
     /// the adapter's stdin, give it a moment to exit, then kill whatever still runs (the
     /// adapter's process group, its descendants, the debuggee by pid).
@@ -996,10 +891,9 @@ impl Session {
         self.refresh_descendants();
         let adapter_alive = self.client.closed_reason().is_none();
         if adapter_alive {
-            let a = json!({ "terminateDebuggee": true });
             if let Err(e) = self
                 .client
-                .request_within("disconnect", Some(a), self.timeouts.teardown)
+                .call_within(protocol::disconnect(true), self.timeouts.teardown)
                 .await
             {
                 report.disconnect_error = Some(e.to_string());
@@ -1073,36 +967,5 @@ pub async fn until_ctrl_c<F: std::future::Future>(work: F) -> Result<F::Output, 
     tokio::select! {
         out = work => Ok(out),
         _ = tokio::signal::ctrl_c() => Err(Interrupted),
-    }
-}
-
-fn parse_breakpoints(body: &Value) -> Vec<BreakpointResult> {
-    body["breakpoints"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|b| serde_json::from_value(b.clone()).unwrap_or_default())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn user_frames() {
-        let f = |p: &str| Frame {
-            source: Some(FrameSource {
-                path: Some(p.into()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        assert!(f("/work/main/scenarios/src/thread.rs").is_user_frame());
-        assert!(!f("/rustc/abc/library/std/src/thread/mod.rs").is_user_frame());
-        assert!(!f("/usr/lib/python3.11/threading.py").is_user_frame());
-        assert!(!Frame::default().is_user_frame());
     }
 }

@@ -2,7 +2,7 @@
 //! the file's comments and layout, so the change can be reviewed with `git diff`.
 
 use crate::checks::{Observation, ObservedEnd};
-use crate::runner::{Outcome, WalkthroughResult};
+use crate::engine::{Outcome, WalkthroughResult};
 use crate::walkthrough::Walkthrough;
 use toml_edit::{value, Array, DocumentMut, Item, Value};
 

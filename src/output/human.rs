@@ -1,49 +1,12 @@
 //! Reports: the same results rendered for a person (with diffs), for tools (JSON lines) and
 //! for CI dashboards (JUnit XML). Renderers write to any `Write` and never run anything.
 
-use crate::runner::{Outcome, StepResult, WalkthroughResult};
+use super::palette::Palette;
+use crate::engine::{Outcome, StepResult, WalkthroughResult};
+use crate::project::display_path;
 use serde_json::json;
 use std::io::{self, Write};
 use std::path::Path;
-
-/// Colours for a terminal, nothing otherwise.
-#[derive(Debug, Clone, Copy)]
-pub struct Style {
-    pub color: bool,
-}
-
-impl Style {
-    fn paint(&self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
-    }
-    fn green(&self, t: &str) -> String {
-        self.paint("32", t)
-    }
-    fn red(&self, t: &str) -> String {
-        self.paint("31", t)
-    }
-    fn yellow(&self, t: &str) -> String {
-        self.paint("33", t)
-    }
-    fn dim(&self, t: &str) -> String {
-        self.paint("2", t)
-    }
-    fn bold(&self, t: &str) -> String {
-        self.paint("1", t)
-    }
-}
-
-/// Paths in reports are relative to the project when they can be.
-pub fn display_path(path: &Path, root: &Path) -> String {
-    path.strip_prefix(root)
-        .unwrap_or(path)
-        .display()
-        .to_string()
-}
 
 /// The human report of one walkthrough: a line per step, and for the step that departed the
 /// diff of expected against observed narrative.
@@ -51,7 +14,7 @@ pub fn human(
     out: &mut dyn Write,
     r: &WalkthroughResult,
     root: &Path,
-    style: Style,
+    style: Palette,
     verbose: bool,
 ) -> io::Result<()> {
     let path = display_path(&r.path, root);
@@ -65,11 +28,7 @@ pub fn human(
         "{mark} {} {} {}",
         style.bold(&path),
         r.title,
-        style.dim(&format!(
-            "({}, {:.1}s)",
-            r.adapter.name(),
-            r.elapsed.as_secs_f64()
-        ))
+        style.dim(&format!("({}, {:.1}s)", r.adapter, r.elapsed.as_secs_f64()))
     )?;
     for s in &r.steps {
         let ok = s.verdict.passed();
@@ -130,7 +89,7 @@ pub fn human(
 }
 
 /// After a diff, where every thread actually was: the context a newcomer needs to read it.
-fn explain_observation(out: &mut dyn Write, s: &StepResult, style: Style) -> io::Result<()> {
+fn explain_observation(out: &mut dyn Write, s: &StepResult, style: Palette) -> io::Result<()> {
     if s.observation.threads.is_empty() {
         return Ok(());
     }
@@ -199,7 +158,7 @@ pub fn json_lines(out: &mut dyn Write, r: &WalkthroughResult, root: &Path) -> io
         "type": "walkthrough",
         "walkthrough": path,
         "title": r.title,
-        "adapter": r.adapter.name(),
+        "adapter": r.adapter,
         "outcome": outcome,
         "message": message,
         "elapsed_ms": r.elapsed.as_millis() as u64,
@@ -235,7 +194,7 @@ pub fn junit(out: &mut dyn Write, results: &[WalkthroughResult], root: &Path) ->
         write!(
             out,
             r#"    <testcase classname="{}" name="{}" file="{}" time="{:.3}""#,
-            xml(r.adapter.name()),
+            xml(r.adapter),
             xml(&r.title),
             xml(&path),
             r.elapsed.as_secs_f64()
@@ -299,7 +258,6 @@ fn xml(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::AdapterKind;
     use crate::checks::{Observation, Verdict};
     use std::path::PathBuf;
     use std::time::Duration;
@@ -317,7 +275,7 @@ mod tests {
         WalkthroughResult {
             path: PathBuf::from("/p/walkthroughs/a.toml"),
             title: "A <walkthrough> & more".into(),
-            adapter: AdapterKind::LldbDap,
+            adapter: "lldb-dap",
             steps: vec![StepResult {
                 index: 0,
                 title: "flag".into(),
@@ -344,7 +302,7 @@ mod tests {
             &mut out,
             &result(false),
             Path::new("/p"),
-            Style { color: false },
+            Palette { color: false },
             false,
         )
         .expect("write");

@@ -6,11 +6,11 @@
 //! list as `.vscode/dapwalk-breakpoints.md`, and the README's "Follow along in VS Code"
 //! section. `dapwalk tour --check` regenerates in memory and names every file that differs.
 
-use crate::adapters::AdapterKind;
+use super::vscode::{self, Config};
+use crate::adapters::{Dialect, Language, Registry};
 use crate::checks::{check, Observation};
-use crate::runner::{Prepared, Project};
-use crate::vscode::{self, Config};
-use crate::walkthrough::{Action, Language, MarkerRef, Step};
+use crate::project::{display_path, Project};
+use crate::walkthrough::{Action, MarkerRef, Prepared, Step};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -83,10 +83,11 @@ fn describe(prep: &Prepared, root: &Path, r: &MarkerRef) -> String {
 }
 
 /// The adapter a tour is written for: the one CI checks each language on.
-fn tour_kind(lang: Language) -> AdapterKind {
-    match lang {
-        Language::Rust => AdapterKind::LldbDap,
-        Language::Python => AdapterKind::Debugpy,
+fn tour_dialect(lang: Language) -> &'static dyn Dialect {
+    match Registry::builtin().default_for(lang) {
+        Some(d) => d,
+        // Every track has a default dialect in the builtin registry.
+        None => &crate::adapters::lldb_dap::LLDB_DAP,
     }
 }
 
@@ -108,29 +109,27 @@ fn title_case(lang: Language) -> &'static str {
 }
 
 /// The configuration names a learner picks for `prep`, per adapter.
-fn configs_for(prep: &Prepared, configs: &[Config]) -> Vec<(AdapterKind, String)> {
-    let kinds: &[AdapterKind] = match prep.walkthrough.language {
-        Language::Rust => &[AdapterKind::LldbDap, AdapterKind::CodeLldb],
-        Language::Python => &[AdapterKind::Debugpy],
-    };
-    kinds
-        .iter()
-        .filter_map(|&k| {
-            vscode::for_walkthrough(configs, &prep.walkthrough, k).map(|c| (k, c.name.clone()))
+fn configs_for(prep: &Prepared, configs: &[Config]) -> Vec<(&'static dyn Dialect, String)> {
+    Registry::builtin()
+        .for_language(prep.walkthrough.language)
+        .into_iter()
+        .filter_map(|d| {
+            vscode::for_walkthrough(configs, &prep.walkthrough, d).map(|c| (d, c.name.clone()))
         })
         .collect()
 }
 
 /// The watch expressions to type into the Watch pane for `expr` on `kind`.
-fn watch_exprs(kind: AdapterKind, expr: &str) -> String {
-    crate::watch::expressions(kind, expr)
+fn watch_exprs(dialect: &dyn Dialect, expr: &str) -> String {
+    dialect
+        .watch_expressions(expr)
         .iter()
         .map(|e| format!("`{e}`"))
         .collect::<Vec<_>>()
         .join(" or ")
 }
 
-fn action_text(step: &Step, kind: AdapterKind) -> String {
+fn action_text(step: &Step, dialect: &dyn Dialect) -> String {
     let on = step
         .thread
         .as_ref()
@@ -146,13 +145,7 @@ fn action_text(step: &Step, kind: AdapterKind) -> String {
         Action::Stay => "Do not run: look at the panes again.".to_string(),
     };
     if !step.hold.is_empty() {
-        let how = match kind {
-            AdapterKind::LldbDap => "in the Debug Console, `` `thread list `` shows each thread's tid; \
-                `` `script lldb.process.GetThreadByID(TID).Suspend() `` holds one, `.Resume()` releases it after this step",
-            AdapterKind::CodeLldb => "in the Debug Console, `/cmd thread list` shows each thread's tid; \
-                `/cmd script lldb.process.GetThreadByID(TID).Suspend()` holds one, `.Resume()` releases it after this step",
-            AdapterKind::Debugpy => "debugpy cannot hold one thread while the others run: follow the walkthrough's note",
-        };
+        let how = dialect.editor_hold_hint();
         let _ = write!(
             s,
             " Before that, keep {} suspended ({how}).",
@@ -171,7 +164,7 @@ fn action_text(step: &Step, kind: AdapterKind) -> String {
     s
 }
 
-fn step_description(prep: &Prepared, root: &Path, i: usize, kind: AdapterKind) -> String {
+fn step_description(prep: &Prepared, root: &Path, i: usize, dialect: &dyn Dialect) -> String {
     let w = &prep.walkthrough;
     let step = &w.steps[i];
     let mut d = String::new();
@@ -195,7 +188,7 @@ fn step_description(prep: &Prepared, root: &Path, i: usize, kind: AdapterKind) -
         }
         let _ = writeln!(d);
     }
-    let _ = writeln!(d, "**Do:** {}\n", action_text(step, kind));
+    let _ = writeln!(d, "**Do:** {}\n", action_text(step, dialect));
     let expected = check(&step.expect, &Observation::default()).expected;
     if !expected.is_empty() {
         let _ = writeln!(
@@ -222,7 +215,7 @@ fn step_description(prep: &Prepared, root: &Path, i: usize, kind: AdapterKind) -
             if i == 0 { " (add these now)" } else { "" }
         );
         for x in watches {
-            let _ = writeln!(d, "- {}: {}", x.name, watch_exprs(kind, &x.expr));
+            let _ = writeln!(d, "- {}: {}", x.name, watch_exprs(dialect, &x.expr));
         }
         let _ = writeln!(d);
     }
@@ -242,8 +235,8 @@ fn step_marker(step: &Step) -> Option<&MarkerRef> {
 
 fn tour(prep: &Prepared, root: &Path, configs: &[Config]) -> String {
     let w = &prep.walkthrough;
-    let kind = tour_kind(w.language);
-    let program = crate::report::display_path(&prep.source, root);
+    let dialect = tour_dialect(w.language);
+    let program = display_path(&prep.source, root);
     let mut steps = Vec::new();
     // Before any breakpoint: the program's first marker, else its first line.
     let first_marker = prep
@@ -280,7 +273,7 @@ fn tour(prep: &Prepared, root: &Path, configs: &[Config]) -> String {
     let _ = writeln!(
         intro,
         "Checked on a real debugger by `dapwalk run {}`.",
-        crate::report::display_path(&w.path, root)
+        display_path(&w.path, root)
     );
     let first = w
         .steps
@@ -310,7 +303,7 @@ fn tour(prep: &Prepared, root: &Path, configs: &[Config]) -> String {
                 at = p;
             }
         }
-        let mut description = step_description(prep, root, i, kind);
+        let mut description = step_description(prep, root, i, dialect);
         // A stop outside the workspace (the standard library) is named in the text.
         if let Some(r) = step_marker(step) {
             if place(prep, root, r).file.is_none() {
@@ -336,7 +329,7 @@ fn tour(prep: &Prepared, root: &Path, configs: &[Config]) -> String {
         title: format!("{}{number}: {}", title_case(w.language), w.title),
         description: format!(
             "Generated by `dapwalk tour` from {}; edit the walkthrough, not this file.",
-            crate::report::display_path(&w.path, root)
+            display_path(&w.path, root)
         ),
         steps,
     };
@@ -391,8 +384,18 @@ fn breakpoints_md(preps: &[Prepared], root: &Path, configs: &[Config]) -> String
         let _ = writeln!(s, "| `{marker}` | {loc} | {} |", users.join(", "));
     }
     let _ = writeln!(s, "\n## Watch expressions\n");
-    let _ = writeln!(s, "| Watch | lldb-dap | CodeLLDB | debugpy |");
-    let _ = writeln!(s, "| --- | --- | --- | --- |");
+    let registry = Registry::builtin();
+    let _ = writeln!(
+        s,
+        "| Watch | {} |",
+        registry
+            .all()
+            .iter()
+            .map(|d| d.display_name())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    let _ = writeln!(s, "| --- |{}", " --- |".repeat(registry.all().len()));
     let mut seen: Vec<(String, String)> = Vec::new();
     for prep in preps {
         for x in &prep.walkthrough.watch {
@@ -403,13 +406,12 @@ fn breakpoints_md(preps: &[Prepared], root: &Path, configs: &[Config]) -> String
     }
     seen.sort();
     for (name, expr) in &seen {
-        let _ = writeln!(
-            s,
-            "| {name} | {} | {} | {} |",
-            watch_exprs(AdapterKind::LldbDap, expr),
-            watch_exprs(AdapterKind::CodeLldb, expr),
-            watch_exprs(AdapterKind::Debugpy, expr)
-        );
+        let cells: Vec<String> = registry
+            .all()
+            .iter()
+            .map(|&d| watch_exprs(d, expr))
+            .collect();
+        let _ = writeln!(s, "| {name} | {} |", cells.join(" | "));
     }
     let _ = writeln!(s, "\n## By walkthrough\n");
     for prep in preps {
@@ -422,7 +424,7 @@ fn breakpoints_md(preps: &[Prepared], root: &Path, configs: &[Config]) -> String
             s,
             "- **{}** ({}; tour `{TOURS_DIR}/{}.tour`; configuration {}): {}",
             w.title,
-            crate::report::display_path(&w.path, root),
+            display_path(&w.path, root),
             tour_name(prep),
             cfgs.join(" or "),
             breakpoint_sequence(prep, root, true)
@@ -501,7 +503,7 @@ fn readme_section(preps: &[Prepared], root: &Path, configs: &[Config]) -> String
             s,
             "| [{}]({}) | {} | `{}` | {end} |",
             w.title.replace('|', "\\|"),
-            crate::report::display_path(&w.path, root),
+            display_path(&w.path, root),
             cfgs.join(" or "),
             tour_name(prep)
         );
@@ -509,7 +511,7 @@ fn readme_section(preps: &[Prepared], root: &Path, configs: &[Config]) -> String
     let _ = writeln!(s);
     for prep in preps {
         let w = &prep.walkthrough;
-        let kind = tour_kind(w.language);
+        let dialect = tour_dialect(w.language);
         let _ = writeln!(
             s,
             "<details><summary>{}: breakpoints, call stacks, watch values</summary>\n",
@@ -519,9 +521,9 @@ fn readme_section(preps: &[Prepared], root: &Path, configs: &[Config]) -> String
             let list: Vec<String> = w
                 .watch
                 .iter()
-                .map(|x| format!("{} = {}", x.name, watch_exprs(kind, &x.expr)))
+                .map(|x| format!("{} = {}", x.name, watch_exprs(dialect, &x.expr)))
                 .collect();
-            let _ = writeln!(s, "Watch ({}): {}\n", kind.name(), list.join("; "));
+            let _ = writeln!(s, "Watch ({}): {}\n", dialect.name(), list.join("; "));
         }
         for (i, step) in w.steps.iter().enumerate() {
             let mut bps: Vec<String> = step
@@ -547,7 +549,7 @@ fn readme_section(preps: &[Prepared], root: &Path, configs: &[Config]) -> String
                 } else {
                     format!("{}; ", bps.join(", "))
                 },
-                action_text(step, kind)
+                action_text(step, dialect)
                     .split(". ")
                     .next()
                     .unwrap_or_default()
@@ -596,8 +598,8 @@ pub fn splice_readme(readme: &str, section: &str) -> String {
 /// Everything `dapwalk tour` writes, from the walkthroughs as they are now.
 pub fn generate(project: &Project) -> Result<Vec<Generated>, String> {
     let root = &project.root;
-    let files = crate::cli::collect(project, &[])?;
-    let preps = crate::cli::load_all(project, &files).map_err(|errs| {
+    let files = crate::walkthrough::collect(project, &[])?;
+    let preps = crate::walkthrough::load_all(project, &files).map_err(|errs| {
         errs.iter()
             .map(|e| e.to_string())
             .collect::<Vec<_>>()

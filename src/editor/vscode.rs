@@ -9,9 +9,9 @@
 //! itself consumes (`preLaunchTask`, `presentation`, ...); CodeLLDB's `cargo` key is honoured
 //! the way CodeLLDB does it: build, then launch the artifact the filter selects.
 
-use crate::adapters::AdapterKind;
-use crate::runner::Project;
-use crate::walkthrough::{self, Language, Walkthrough};
+use crate::adapters::{Dialect, Language, Registry};
+use crate::project::{display_path, Project};
+use crate::walkthrough::{self, Walkthrough};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -43,7 +43,8 @@ const EDITOR_KEYS: &[&str] = &[
 #[derive(Debug, Clone)]
 pub struct Config {
     pub name: String,
-    pub kind: AdapterKind,
+    /// The adapter its `type` selects.
+    pub dialect: &'static dyn Dialect,
     /// The program as written (`program`), absent for CodeLLDB's `cargo` builds.
     pub program: Option<PathBuf>,
     pub cargo: Option<Cargo>,
@@ -68,10 +69,7 @@ pub struct Cargo {
 impl Config {
     /// The language of the programs this configuration debugs.
     pub fn language(&self) -> Language {
-        match self.kind {
-            AdapterKind::Debugpy => Language::Python,
-            _ => Language::Rust,
-        }
+        self.dialect.language()
     }
 
     /// The scenario it debugs: `target/debug/NAME`, `scenarios/python/NAME.py`, or the
@@ -228,15 +226,22 @@ fn resolve(obj: &Map<String, Value>, root: &Path) -> Result<Config, String> {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let kind = match obj.get("type").and_then(Value::as_str) {
-        Some("lldb") => AdapterKind::CodeLldb,
-        Some("lldb-dap") => AdapterKind::LldbDap,
-        Some("debugpy" | "python") => AdapterKind::Debugpy,
-        Some(other) => {
-            return Err(format!(
-                "type {other:?} is not a debugger dapwalk drives (lldb, lldb-dap, debugpy)"
-            ))
-        }
+    let registry = Registry::builtin();
+    let dialect = match obj.get("type").and_then(Value::as_str) {
+        Some(t) => match registry.for_vscode_type(t) {
+            Some(d) => d,
+            None => {
+                let types: Vec<&str> = registry
+                    .all()
+                    .iter()
+                    .flat_map(|d| d.vscode_types().iter().copied())
+                    .collect();
+                return Err(format!(
+                    "type {t:?} is not a debugger dapwalk drives ({})",
+                    types.join(", ")
+                ));
+            }
+        },
         None => return Err("no \"type\"".into()),
     };
     match obj.get("request").and_then(Value::as_str) {
@@ -294,7 +299,7 @@ fn resolve(obj: &Map<String, Value>, root: &Path) -> Result<Config, String> {
         .collect();
     Ok(Config {
         name,
-        kind,
+        dialect,
         program,
         cargo,
         env,
@@ -441,23 +446,23 @@ pub fn cargo_build(root: &Path, cargo: &Cargo) -> Result<PathBuf, String> {
     }
 }
 
-/// The configuration a learner uses for `w` with `kind`: the one whose program and
+/// The configuration a learner uses for `w` with `dialect`: the one whose program and
 /// environment fit it.
 pub fn for_walkthrough<'a>(
     configs: &'a [Config],
     w: &Walkthrough,
-    kind: AdapterKind,
+    dialect: &dyn Dialect,
 ) -> Option<&'a Config> {
     configs
         .iter()
-        .filter(|c| c.kind == kind)
+        .filter(|c| c.dialect.name() == dialect.name())
         .find(|c| c.fits(w).is_ok())
 }
 
 /// A `dapwalk run --config` resolved: which adapter, which walkthroughs, which launch keys.
 #[derive(Debug)]
 pub struct ConfigRun {
-    pub kind: AdapterKind,
+    pub dialect: &'static dyn Dialect,
     pub files: Vec<PathBuf>,
     pub launch_keys: Map<String, Value>,
 }
@@ -475,7 +480,7 @@ pub fn for_run(project: &Project, name: &str, paths: &[PathBuf]) -> Result<Confi
             names.join("\n")
         )
     })?;
-    let files = crate::cli::collect(project, paths)?;
+    let files = walkthrough::collect(project, paths)?;
     let mut chosen = Vec::new();
     for f in files {
         let w = walkthrough::load(&f).map_err(|e| e.to_string())?;
@@ -496,7 +501,7 @@ pub fn for_run(project: &Project, name: &str, paths: &[PathBuf]) -> Result<Confi
         (None, None) => return Err(format!("configuration {name:?} launches nothing")),
     };
     Ok(ConfigRun {
-        kind: config.kind,
+        dialect: config.dialect,
         files: chosen,
         launch_keys: config.launch_keys(&program),
     })
@@ -512,12 +517,7 @@ pub fn consistency(project: &Project) -> Result<Vec<String>, String> {
     let tasks = task_labels(root)?;
     for c in &configs {
         let scenario = c.scenario().unwrap_or_default();
-        let source = match c.language() {
-            Language::Rust => root
-                .join("scenarios/src/bin")
-                .join(format!("{scenario}.rs")),
-            Language::Python => root.join("scenarios/python").join(format!("{scenario}.py")),
-        };
+        let source = project.program_source(c.language(), &scenario);
         if !source.is_file() {
             problems.push(format!(
                 "{:?}: its program's source {} does not exist",
@@ -564,55 +564,40 @@ pub fn consistency(project: &Project) -> Result<Vec<String>, String> {
                 ));
             }
         }
-        if c.kind == AdapterKind::Debugpy && c.keys.get("justMyCode") != Some(&Value::Bool(false)) {
-            problems.push(format!(
-                "{:?}: debugpy needs \"justMyCode\": false, or the standard-library breakpoints never bind",
-                c.name
-            ));
+        if let Some(p) = c.dialect.launch_config_problem(&c.keys) {
+            problems.push(format!("{:?}: {p}", c.name));
         }
     }
-    for (dir, ext, lang, kinds) in [
-        (
-            "scenarios/src/bin",
-            "rs",
-            Language::Rust,
-            &[AdapterKind::CodeLldb, AdapterKind::LldbDap][..],
-        ),
-        (
-            "scenarios/python",
-            "py",
-            Language::Python,
-            &[AdapterKind::Debugpy][..],
-        ),
-    ] {
+    let registry = Registry::builtin();
+    for lang in [Language::Rust, Language::Python] {
+        let dir = Project::programs_dir_rel(lang);
+        let ext = Project::program_extension(lang);
         for name in stems(&root.join(dir), ext) {
-            for &kind in kinds {
+            for d in registry.for_language(lang) {
                 let any = configs.iter().any(|c| {
-                    c.kind == kind && c.language() == lang && c.scenario().as_deref() == Some(&name)
+                    c.dialect.name() == d.name()
+                        && c.language() == lang
+                        && c.scenario().as_deref() == Some(&name)
                 });
                 if !any {
                     problems.push(format!(
                         "{dir}/{name}.{ext} has no {} configuration",
-                        kind.name()
+                        d.name()
                     ));
                 }
             }
         }
     }
-    let files = crate::cli::collect(project, &[])?;
+    let files = walkthrough::collect(project, &[])?;
     for f in files {
         let w = walkthrough::load(&f).map_err(|e| e.to_string())?;
-        let kinds: &[AdapterKind] = match w.language {
-            Language::Rust => &[AdapterKind::LldbDap, AdapterKind::CodeLldb],
-            Language::Python => &[AdapterKind::Debugpy],
-        };
-        for &kind in kinds {
-            if for_walkthrough(&configs, &w, kind).is_none() {
+        for d in registry.for_language(w.language) {
+            if for_walkthrough(&configs, &w, d).is_none() {
                 let env: Vec<String> = w.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 problems.push(format!(
                     "{}: no {} configuration launches {:?}{}",
-                    crate::report::display_path(&f, root),
-                    kind.name(),
+                    display_path(&f, root),
+                    d.name(),
                     w.scenario,
                     if env.is_empty() {
                         " without extra environment".to_string()
@@ -670,7 +655,7 @@ mod tests {
         ], }"#;
         let c = parse(text, Path::new("/p/proj")).expect("parses");
         assert_eq!(c.len(), 1);
-        assert_eq!(c[0].kind, AdapterKind::LldbDap);
+        assert_eq!(c[0].dialect.name(), "lldb-dap");
         assert_eq!(
             c[0].program.as_deref(),
             Some(Path::new("/p/proj/target/debug/a"))
@@ -706,7 +691,7 @@ mod tests {
             "filter": { "name": "no_deadlock", "kind": "bin" } } } ] }"#;
         let c = parse(text, Path::new("/p")).expect("parses");
         assert_eq!(c[0].scenario().as_deref(), Some("no_deadlock"));
-        assert_eq!(c[0].kind, AdapterKind::CodeLldb);
+        assert_eq!(c[0].dialect.name(), "codelldb");
     }
 
     #[test]

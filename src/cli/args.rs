@@ -1,0 +1,224 @@
+//! The command line's shape (clap): every subcommand and flag, with one shared
+//! [`AdapterArgs`] for the flags that choose debug adapters.
+
+use crate::adapters::{Explicit, Registry};
+use clap::builder::PossibleValue;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use std::path::PathBuf;
+
+/// Debugger-verified walkthroughs of the thread-pool deadlocks from PEP 3148.
+///
+/// Each walkthrough in walkthroughs/ tells a learner where to break, what to step and what the
+/// debugger will show (threads, call stacks, watch values, output, the exit or the hang).
+/// `dapwalk run` plays them against a real debugger (lldb-dap for the Rust scenarios, debugpy
+/// for the Python twins) and shows a diff wherever the debugger departs from the narrative.
+#[derive(Parser)]
+#[command(version, about, long_about, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The project folder (the one holding walkthroughs/ and scenarios/). Default: the
+    /// current folder or the nearest parent that has them.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  dapwalk run                                   play every walkthrough
+  dapwalk run walkthroughs/rust/02-always-deadlock.toml -v
+  dapwalk run --jobs 2 --junit report.xml       CI: two at a time, JUnit for the dashboard
+  dapwalk list                                  what there is to play
+  dapwalk show walkthroughs/rust/01-no-deadlock.toml   the narrative as Markdown
+  dapwalk present walkthroughs/rust/02-always-deadlock.toml --record talk.md
+  dapwalk adapters                              which debuggers were found
+
+Exit codes: 0 all passed, 1 a walkthrough departed from its narrative,
+2 could not check (bad file, missing or dead adapter, build failure), 130 interrupted.";
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Play walkthroughs against a real debugger and check every step (default: all).
+    Run(RunArgs),
+    /// List the walkthroughs: file, scenario, language, steps, title.
+    List,
+    /// Print a walkthrough as Markdown, with what the debugger showed on its last run.
+    Show {
+        /// The walkthrough file.
+        path: PathBuf,
+    },
+    /// Write the CodeTour tours (.tours/), the breakpoint and watch list
+    /// (.vscode/dapwalk-breakpoints.md) and the README's VS Code section from the walkthroughs.
+    Tour {
+        /// Write nothing; exit 1 when a committed file differs from what would be written.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Play one walkthrough step by step, a key press per step, for presenting the talk.
+    Present(PresentArgs),
+    /// Show the last runs of a Rust and a Python walkthrough side by side, and where the
+    /// languages differ (play both with `run` first).
+    Compare {
+        /// One walkthrough file (say walkthroughs/rust/01-no-deadlock.toml).
+        first: PathBuf,
+        /// Its twin on the other track (say walkthroughs/python/01-no-deadlock.toml).
+        second: PathBuf,
+    },
+    /// List the debug adapters found (version, path) and what to install for missing ones.
+    Adapters {
+        #[command(flatten)]
+        adapters: AdapterArgs,
+    },
+}
+
+/// The flags that point at debug adapters, shared by every command that starts one.
+#[derive(clap::Args, Clone, Default)]
+pub struct AdapterArgs {
+    /// Use this lldb-dap instead of searching PATH (lldb-dap, lldb-dap-NN).
+    #[arg(long, value_name = "PATH")]
+    pub lldb_dap: Option<PathBuf>,
+    /// Use this CodeLLDB adapter (…/adapter/codelldb) instead of searching the editors'
+    /// extension folders.
+    #[arg(long, value_name = "PATH")]
+    pub codelldb: Option<PathBuf>,
+    /// Use this Python (with debugpy installed) instead of the project's .venv.
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+}
+
+impl AdapterArgs {
+    /// The paths given, keyed by the dialect they are for.
+    pub fn explicit(&self) -> Explicit {
+        let mut e = Explicit::default();
+        for (name, path) in [
+            ("lldb-dap", &self.lldb_dap),
+            ("codelldb", &self.codelldb),
+            ("debugpy", &self.python),
+        ] {
+            if let Some(p) = path {
+                e.set(name, p.clone());
+            }
+        }
+        e
+    }
+}
+
+/// `--adapter`: `auto`, or the name of a dialect in the registry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdapterChoice(pub Option<&'static str>);
+
+impl ValueEnum for AdapterChoice {
+    fn value_variants<'a>() -> &'a [Self] {
+        use std::sync::OnceLock;
+        static ALL: OnceLock<Vec<AdapterChoice>> = OnceLock::new();
+        ALL.get_or_init(|| {
+            let mut v = vec![AdapterChoice(None)];
+            v.extend(
+                Registry::builtin()
+                    .names()
+                    .into_iter()
+                    .map(|n| AdapterChoice(Some(n))),
+            );
+            v
+        })
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match &self.0 {
+            None => PossibleValue::new("auto")
+                .help("lldb-dap for Rust walkthroughs, debugpy for Python ones."),
+            Some(n) => PossibleValue::new(*n),
+        })
+    }
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A line per walkthrough, a diff for each departure.
+    Human,
+    /// One JSON object per step and per walkthrough.
+    Json,
+}
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Walkthrough files or folders (default: walkthroughs/).
+    pub paths: Vec<PathBuf>,
+    /// Which debug adapter plays the Rust walkthroughs (Python ones always use debugpy).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub adapter: AdapterChoice,
+    /// Play through this launch configuration of .vscode/launch.json (its type chooses the
+    /// adapter, its keys go into the launch request); without PATHS, every walkthrough it fits.
+    #[arg(long, value_name = "NAME", conflicts_with = "adapter")]
+    pub config: Option<String>,
+    #[command(flatten)]
+    pub adapters: AdapterArgs,
+    /// How many walkthroughs to play at once.
+    #[arg(long, short = 'j', default_value_t = 1, value_name = "N")]
+    pub jobs: usize,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+    /// Also write a JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Show every step's observation, not only departures.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+    /// Rewrite the expectations of departed steps from what the debugger showed, for review
+    /// with `git diff`.
+    #[arg(long)]
+    pub bless: bool,
+    /// Do not build the scenarios first (`cargo build -p scenarios --bins`).
+    #[arg(long)]
+    pub no_build: bool,
+    /// Seconds a step may run before dapwalk pauses the program to look.
+    #[arg(long, default_value_t = 20, value_name = "SECONDS")]
+    pub step_timeout: u64,
+}
+
+impl RunArgs {
+    /// `dapwalk` alone: `run` with every default.
+    pub fn default_args() -> RunArgs {
+        RunArgs {
+            paths: Vec::new(),
+            adapter: AdapterChoice(None),
+            config: None,
+            adapters: AdapterArgs::default(),
+            jobs: 1,
+            format: Format::Human,
+            junit: None,
+            verbose: false,
+            bless: false,
+            no_build: false,
+            step_timeout: 20,
+        }
+    }
+}
+
+/// `dapwalk present` options.
+#[derive(clap::Args)]
+pub struct PresentArgs {
+    /// The walkthrough file.
+    pub path: PathBuf,
+    /// Advance by itself after SECONDS at each step (for recordings and rehearsal); the keys
+    /// still work.
+    #[arg(long, value_name = "SECONDS")]
+    pub auto: Option<f64>,
+    /// Write the session as Markdown to FILE: the `dapwalk show` rendering, with what the
+    /// debugger showed at each step played.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Do not build the scenarios first (`cargo build -p scenarios --bins`).
+    #[arg(long)]
+    pub no_build: bool,
+    /// Seconds a step may run before dapwalk pauses the program to look.
+    #[arg(long, default_value_t = 20, value_name = "SECONDS")]
+    pub step_timeout: u64,
+    /// Which debug adapter plays a Rust walkthrough.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub adapter: AdapterChoice,
+    #[command(flatten)]
+    pub adapters: AdapterArgs,
+}

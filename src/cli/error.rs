@@ -1,0 +1,82 @@
+//! The exit codes and the one place errors become them.
+//!
+//! Exit codes, for CI: 0 every walkthrough passed; 1 at least one departed from its narrative
+//! (or `tour --check` found a drifted file); 2 something prevented checking (a bad walkthrough
+//! file, a missing adapter, an adapter that died, the scenarios failing to build, a process
+//! left behind); 130 interrupted by Ctrl-C.
+
+use crate::walkthrough::LoadError;
+use std::process::ExitCode;
+
+/// How a command ended, as CI reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Passed,
+    Departed,
+    CouldNotCheck,
+    Interrupted,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Passed => 0,
+            Exit::Departed => 1,
+            Exit::CouldNotCheck => 2,
+            Exit::Interrupted => 130,
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e.code())
+    }
+}
+
+/// Why a command could not do its work. Each is printed once, by [`report`].
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A one-line reason: printed as `dapwalk: …`, exit 2.
+    #[error("{0}")]
+    Setup(String),
+    /// Walkthrough files that do not load: each printed at its file:line, exit 2.
+    #[error("{} walkthrough file(s) have errors; nothing was run", .0.len())]
+    Files(Vec<LoadError>),
+    /// A message that already names its file and line, exit 2.
+    #[error("{0}")]
+    Located(LoadError),
+    /// Ctrl-C: everything was torn down, exit 130.
+    #[error("interrupted; every debugger and program it started was stopped")]
+    Interrupted,
+}
+
+impl CliError {
+    pub fn exit(&self) -> Exit {
+        match self {
+            CliError::Interrupted => Exit::Interrupted,
+            _ => Exit::CouldNotCheck,
+        }
+    }
+}
+
+impl From<String> for CliError {
+    fn from(s: String) -> CliError {
+        CliError::Setup(s)
+    }
+}
+
+/// Prints `e` the way each kind is said, and returns its exit code.
+pub fn report(e: &CliError) -> ExitCode {
+    match e {
+        CliError::Files(errs) => {
+            for x in errs {
+                eprintln!("{x}");
+            }
+            eprintln!("dapwalk: {e}");
+        }
+        CliError::Located(x) => eprintln!("{x}"),
+        other => eprintln!("dapwalk: {other}"),
+    }
+    e.exit().into()
+}

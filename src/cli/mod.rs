@@ -1,0 +1,354 @@
+//! The command line: parse ([`args`]), resolve the flags into a plan, call the library, and
+//! turn the outcome into an exit code in one place ([`error`]). Nothing imports this module.
+
+pub mod args;
+pub mod error;
+
+use crate::adapters::{Adapter, Dialect, Language, Registry};
+use crate::engine::{Outcome, RunOptions, WalkthroughResult};
+use crate::output::human::{self as report};
+use crate::output::palette::Palette;
+use crate::output::progress::Progress;
+use crate::project::{display_path, Project};
+use crate::session::Launcher;
+use crate::walkthrough::{self, Prepared};
+use args::{AdapterChoice, Cli, Command, Format, PresentArgs, RunArgs};
+use clap::Parser;
+use error::{CliError, Exit};
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// `dapwalk`'s entry point: parses the command line, runs it, prints an error once.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(exit) => exit.into(),
+        Err(e) => error::report(&e),
+    }
+}
+
+fn run(cli: Cli) -> Result<Exit, CliError> {
+    let project = Project::find(cli.project.as_deref()).map_err(|e| e.to_string())?;
+    let registry = Registry::builtin();
+    match cli.command.unwrap_or(Command::Run(RunArgs::default_args())) {
+        Command::Adapters { adapters } => {
+            let survey = crate::adapters::survey(&registry, &project.root, &adapters.explicit());
+            crate::adapters::render_survey(&survey, &mut std::io::stdout().lock())
+                .map_err(|e| e.to_string())?;
+            Ok(Exit::Passed)
+        }
+        Command::List => list(&project),
+        Command::Show { path } => show(&project, &path),
+        Command::Compare { first, second } => compare(&project, &first, &second),
+        Command::Present(args) => present(&project, &registry, args),
+        Command::Run(args) => run_walkthroughs(&project, &registry, args),
+        Command::Tour { check } => tour(&project, check),
+    }
+}
+
+fn list(project: &Project) -> Result<Exit, CliError> {
+    let files = walkthrough::collect(project, &[])?;
+    let mut status = Exit::Passed;
+    let mut rows = Vec::new();
+    for f in files {
+        match walkthrough::load(&f) {
+            Ok(w) => rows.push((display_path(&f, &project.root), w)),
+            Err(e) => {
+                eprintln!("{e}");
+                status = Exit::CouldNotCheck;
+            }
+        }
+    }
+    let width = rows.iter().map(|(p, _)| p.len()).max().unwrap_or(0);
+    let swidth = rows
+        .iter()
+        .map(|(_, w)| w.scenario.len())
+        .max()
+        .unwrap_or(0);
+    let mut out = std::io::stdout().lock();
+    for (path, w) in rows {
+        let _ = writeln!(
+            out,
+            "{path:<width$}  {:<swidth$}  {:<6} {:>2} steps  {}",
+            w.scenario,
+            w.language.as_str(),
+            w.steps.len(),
+            w.title
+        );
+    }
+    Ok(status)
+}
+
+fn tour(project: &Project, check: bool) -> Result<Exit, CliError> {
+    let paths = if check {
+        crate::editor::tour::check_files(project)?
+    } else {
+        crate::editor::tour::write(project)?
+    };
+    if check && !paths.is_empty() {
+        for p in &paths {
+            eprintln!("dapwalk: {} differs from the walkthroughs", p.display());
+        }
+        eprintln!("dapwalk: run `dapwalk tour` and commit the result");
+        return Ok(Exit::Departed);
+    }
+    for p in &paths {
+        println!("wrote {}", p.display());
+    }
+    Ok(Exit::Passed)
+}
+
+fn show(project: &Project, path: &Path) -> Result<Exit, CliError> {
+    let w = walkthrough::load(path).map_err(CliError::Located)?;
+    let last = crate::store::lastrun::load(&project.root, &w);
+    let text = crate::output::markdown::render(&w, last.as_ref(), &project.root);
+    print!("{text}");
+    Ok(Exit::Passed)
+}
+
+fn compare(project: &Project, first: &Path, second: &Path) -> Result<Exit, CliError> {
+    let mut sides = Vec::new();
+    for path in [first, second] {
+        let w = walkthrough::load(path).map_err(CliError::Located)?;
+        let Some(last) = crate::store::lastrun::load(&project.root, &w) else {
+            return Err(CliError::Setup(format!(
+                "{} has no last run; play it first: dapwalk run {}",
+                path.display(),
+                path.display()
+            )));
+        };
+        sides.push((w, last));
+    }
+    let text =
+        crate::output::compare::render((&sides[0].0, &sides[0].1), (&sides[1].0, &sides[1].1));
+    print!("{text}");
+    Ok(Exit::Passed)
+}
+
+/// The dialect `--adapter` names, if any.
+fn chosen(
+    registry: &Registry,
+    choice: &AdapterChoice,
+) -> Result<Option<&'static dyn Dialect>, CliError> {
+    match &choice.0 {
+        None => Ok(None),
+        Some(name) => registry.by_name(name).map(Some).ok_or_else(|| {
+            CliError::Setup(format!(
+                "no adapter {name:?}; known: {}",
+                registry.names().join(", ")
+            ))
+        }),
+    }
+}
+
+/// The dialect that plays each track needed. A Rust track's adapter chosen with `--adapter`
+/// (or a launch configuration) plays the Rust walkthroughs and leaves the others to their
+/// defaults; choosing the Python track's adapter plays the Python walkthroughs only.
+fn plan_dialects(
+    registry: &Registry,
+    chosen: Option<&'static dyn Dialect>,
+    needed: &[Language],
+) -> Vec<&'static dyn Dialect> {
+    let mut out = Vec::new();
+    for &lang in needed {
+        let d = match chosen {
+            Some(c) if c.language() == lang => Some(c),
+            Some(c) if c.language() == Language::Python => None,
+            _ => registry.default_for(lang),
+        };
+        out.extend(d);
+    }
+    out
+}
+
+fn run_walkthroughs(
+    project: &Project,
+    registry: &Registry,
+    args: RunArgs,
+) -> Result<Exit, CliError> {
+    // The Python that plays the Python track also resolves its stdlib markers.
+    let project = &project.clone().with_python(args.adapters.python.clone());
+    let config = match args.config.as_deref() {
+        Some(name) => Some(crate::editor::vscode::for_run(project, name, &args.paths)?),
+        None => None,
+    };
+    let paths = config
+        .as_ref()
+        .map_or(args.paths.clone(), |c| c.files.clone());
+    let files = walkthrough::collect(project, &paths)?;
+    if files.is_empty() {
+        return Err(CliError::Setup("no walkthrough files found".into()));
+    }
+    let prepared = walkthrough::load_all(project, &files).map_err(CliError::Files)?;
+
+    // Find every adapter needed before starting any, so a missing one is said once, up front.
+    let mut needed: Vec<Language> = prepared.iter().map(|p| p.walkthrough.language).collect();
+    needed.sort();
+    needed.dedup();
+    let chosen = match &config {
+        Some(c) => Some(c.dialect),
+        None => chosen(registry, &args.adapter)?,
+    };
+    let explicit = args.adapters.explicit();
+    let mut launchers: Vec<Arc<dyn Launcher>> = Vec::new();
+    for d in plan_dialects(registry, chosen, &needed) {
+        let adapter = d
+            .discover(explicit.get(d.name()), &project.root)
+            .map_err(|e| e.to_string())?;
+        launchers.push(Arc::new(adapter));
+    }
+    let prepared: Vec<Prepared> = prepared
+        .into_iter()
+        .filter(|p| {
+            launchers
+                .iter()
+                .any(|l| l.dialect().language() == p.walkthrough.language)
+        })
+        .collect();
+
+    if needed.contains(&Language::Rust) && !args.no_build {
+        project.build_programs()?;
+    }
+
+    let opts = RunOptions {
+        step_timeout: std::time::Duration::from_secs(args.step_timeout.max(1)),
+        launch_extra: config.map(|c| c.launch_keys).unwrap_or_default(),
+        ..RunOptions::default()
+    };
+    let rt = runtime()?;
+    let progress = Progress::new(prepared.len());
+    let results = rt.block_on(crate::session::until_ctrl_c(crate::engine::play_all(
+        prepared,
+        launchers,
+        opts,
+        args.jobs.max(1),
+        progress.callback(),
+    )));
+    progress.clear();
+    let results = results.map_err(|_| CliError::Interrupted)?;
+
+    let palette = Palette::for_stdout();
+    let mut out = std::io::stdout().lock();
+    for (prep, r) in &results {
+        let _ = match args.format {
+            Format::Human => report::human(&mut out, r, &project.root, palette, args.verbose),
+            Format::Json => report::json_lines(&mut out, r, &project.root),
+        };
+        let _ = crate::store::lastrun::save(&project.root, &prep.walkthrough, r);
+    }
+    let only: Vec<WalkthroughResult> = results.iter().map(|(_, r)| r.clone()).collect();
+    if args.format == Format::Human {
+        let _ = report::summary(&mut out, &only);
+    }
+    if let Some(path) = &args.junit {
+        std::fs::File::create(path)
+            .and_then(|mut f| report::junit(&mut f, &only, &project.root))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    if args.bless {
+        for (prep, r) in &results {
+            match crate::store::bless::bless(&prep.walkthrough, r) {
+                Ok(0) => {}
+                Ok(n) => eprintln!(
+                    "dapwalk: blessed {n} step(s) of {}; review with git diff",
+                    display_path(&prep.walkthrough.path, &project.root)
+                ),
+                Err(e) => eprintln!(
+                    "dapwalk: cannot bless {}: {e}",
+                    prep.walkthrough.path.display()
+                ),
+            }
+        }
+    }
+    Ok(exit_for(&only))
+}
+
+fn present(project: &Project, registry: &Registry, args: PresentArgs) -> Result<Exit, CliError> {
+    let project = &project.clone().with_python(args.adapters.python.clone());
+    let prep = walkthrough::load(&args.path)
+        .and_then(|w| walkthrough::prepare(project, w))
+        .map_err(CliError::Located)?;
+    let lang = prep.walkthrough.language;
+    let dialect = plan_dialects(registry, chosen(registry, &args.adapter)?, &[lang])
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            CliError::Setup(format!(
+                "no adapter chosen plays a {} walkthrough",
+                lang.as_str()
+            ))
+        })?;
+    let adapter: Adapter = dialect
+        .discover(args.adapters.explicit().get(dialect.name()), &project.root)
+        .map_err(|e| e.to_string())?;
+    if lang == Language::Rust && !args.no_build {
+        project.build_programs()?;
+    }
+    let options = crate::present::PresentOptions {
+        auto: args
+            .auto
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(std::time::Duration::from_secs_f64),
+        record: args.record.clone(),
+        step_timeout: std::time::Duration::from_secs(args.step_timeout),
+    };
+    use crate::present::Presented;
+    match crate::present::present(project, &prep, &adapter, &options)? {
+        Presented::AsWritten => Ok(Exit::Passed),
+        Presented::Departed => Ok(Exit::Departed),
+        Presented::CouldNotPlay => Ok(Exit::CouldNotCheck),
+        Presented::Interrupted => Err(CliError::Interrupted),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Setup(format!("cannot start the async runtime: {e}")))
+}
+
+/// The exit code for a set of results: 2 when any could not be checked or left a process
+/// behind, 1 when any departed, else 0.
+pub fn exit_for(results: &[WalkthroughResult]) -> Exit {
+    if results
+        .iter()
+        .any(|r| matches!(r.outcome, Outcome::Error { .. }) || !r.leftovers.is_empty())
+    {
+        Exit::CouldNotCheck
+    } else if results.iter().any(|r| r.outcome != Outcome::Passed) {
+        Exit::Departed
+    } else {
+        Exit::Passed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_python_adapter_choice_plays_only_python() {
+        let r = Registry::builtin();
+        let d = plan_dialects(
+            &r,
+            r.by_name("debugpy"),
+            &[Language::Rust, Language::Python],
+        );
+        assert_eq!(d.iter().map(|d| d.name()).collect::<Vec<_>>(), ["debugpy"]);
+        let d = plan_dialects(
+            &r,
+            r.by_name("codelldb"),
+            &[Language::Rust, Language::Python],
+        );
+        assert_eq!(
+            d.iter().map(|d| d.name()).collect::<Vec<_>>(),
+            ["codelldb", "debugpy"]
+        );
+        let d = plan_dialects(&r, None, &[Language::Rust]);
+        assert_eq!(d.iter().map(|d| d.name()).collect::<Vec<_>>(), ["lldb-dap"]);
+    }
+}

@@ -1,0 +1,7 @@
+//! The Debug Adapter Protocol: framing ([`transport`]), the messages dapwalk sends and reads
+//! ([`protocol`]), a client that owns no process ([`client`]), and, for tests, a scripted
+//! in-memory adapter ([`fake`]).
+
+pub mod client;
+pub mod protocol;
+pub mod transport;

@@ -1,0 +1,6 @@
+//! The files VS Code reads: the launch configurations ([`vscode`], the source of truth for
+//! how each program is debugged) and the CodeTour tours, breakpoint list and README section
+//! generated from the walkthroughs ([`tour`]).
+
+pub mod tour;
+pub mod vscode;

@@ -1,0 +1,237 @@
+//! What a stop looks like through the debugger, turned into an [`Observation`]: every thread's
+//! frames as the learner sees them, the stop's thread, reason and marker, the watch values and
+//! debug-console answers, the program's output and its end. What is adapter-specific (which
+//! frames are shown, where watches are read, how a value or reason is spelled) is asked of the
+//! dialect.
+
+use super::player::{first_line, Landing, Player, StepError};
+use crate::adapters::WatchFrame;
+use crate::checks::{
+    normalize_frame_name, Observation, ObservedEnd, ObservedFrame, ObservedStop, ObservedThread,
+};
+use crate::walkthrough::{MarkerRef, Step};
+use std::path::Path;
+
+impl Player<'_> {
+    pub(super) async fn observe(
+        &mut self,
+        step: &Step,
+        landing: &Landing,
+    ) -> Result<Observation, StepError> {
+        let dialect = self.launcher.dialect();
+        let mut obs = Observation::default();
+        {
+            // Output is compared cumulatively: adapters relay it on their own schedule, so
+            // a line may arrive just after the stop that followed it.
+            let session = self.session()?;
+            obs.stdout = session.stdout.clone();
+            obs.stderr = if dialect.stderr_merged() {
+                session.stdout.clone()
+            } else {
+                session.stderr.clone()
+            };
+        }
+        // With threads held by the debugger, "nothing can move" is the debugger's doing, not
+        // the program's deadlock.
+        let holding = !step.hold.is_empty();
+        obs.end = match landing {
+            Landing::Exited(Some(c)) => Some(ObservedEnd::Exit(*c)),
+            Landing::Exited(None) => Some(ObservedEnd::Terminated),
+            Landing::Hung { .. } if !holding => Some(ObservedEnd::Hang),
+            _ => None,
+        };
+        if obs.end.as_ref().is_some_and(|e| *e != ObservedEnd::Hang) {
+            obs.stop_note = Some(match &obs.end {
+                Some(ObservedEnd::Exit(c)) => format!("the program exited with code {c}"),
+                _ => "the session ended".into(),
+            });
+            return Ok(obs);
+        }
+        obs.stop_note = match landing {
+            Landing::Hung { .. } if holding => {
+                Some("the threads let run are blocked and the others held".into())
+            }
+            Landing::Hung { .. } => Some("every thread blocked: a hang".into()),
+            Landing::StillRunning(after) => Some(format!(
+                "still running after {}s; paused to look",
+                after.as_secs_f64()
+            )),
+            _ => None,
+        };
+
+        let pid = self.session()?.debuggee_pid();
+        let session = self
+            .session
+            .as_ref()
+            .ok_or_else(|| StepError::Walkthrough("no session".into()))?;
+        let threads = session.threads().await?;
+        let mut top_user_frame: Option<(i64, Option<String>, i64)> = None;
+        let stopped_id = match landing {
+            Landing::Stopped(s) => s.thread_id,
+            Landing::Stayed => self.last_stop.as_ref().and_then(|s| s.thread_id),
+            _ => None,
+        };
+        // The frame a stop is named after: the first frame with a source whose line
+        // carries a marker (a stdlib breakpoint's frame on the Python track), else the top
+        // user frame.
+        let mut marked_frame: Option<(i64, String, i64)> = None;
+        for t in &threads {
+            let frames = match session.stack(t.id, self.opts.stack_levels).await {
+                Ok(f) => f,
+                // A thread debugpy cannot walk (it is starting or ending) shows no frames.
+                Err(_) if dialect.tolerates_unwalkable_threads() => Vec::new(),
+                Err(e) => return Err(e.into()),
+            };
+            let name = portable_thread_name(&t.name, t.id, pid);
+            if Some(t.id) == stopped_id {
+                let shown = frames.iter().find(|f| dialect.shown_frame(f));
+                if dialect.watch_frame() == WatchFrame::Top {
+                    // As in the editor, watches read in the selected frame: the top one.
+                    top_user_frame = frames
+                        .first()
+                        .map(|f| (f.id, f.path().map(str::to_string), f.line));
+                } else if let Some(f) = shown {
+                    top_user_frame = Some((f.id, f.path().map(str::to_string), f.line));
+                }
+                marked_frame = frames
+                    .iter()
+                    .find(|f| f.path().is_some())
+                    .and_then(|f| Some((f.id, f.path()?.to_string(), f.line)))
+                    .filter(|(_, p, l)| !self.prep.markers.at(Path::new(p), *l as usize).is_empty())
+                    .or_else(|| shown.and_then(|f| Some((f.id, f.path()?.to_string(), f.line))));
+            }
+            obs.threads.push(ObservedThread {
+                name,
+                frames: frames
+                    .iter()
+                    .map(|f| ObservedFrame {
+                        name: normalize_frame_name(&f.name),
+                        user: dialect.shown_frame(f),
+                        location: f.file_name().map(|n| format!("{n}:{}", f.line)),
+                    })
+                    .collect(),
+            });
+        }
+        if let (Landing::Stopped(_) | Landing::Stayed, Some(id)) = (landing, stopped_id) {
+            let reason = match landing {
+                Landing::Stopped(s) => s.reason.clone(),
+                _ => self
+                    .last_stop
+                    .as_ref()
+                    .map(|s| s.reason.clone())
+                    .unwrap_or_default(),
+            };
+            let (at, location) = match &marked_frame {
+                Some((_, path, line)) => (
+                    self.prep
+                        .markers
+                        .at(Path::new(path), *line as usize)
+                        .into_iter()
+                        .cloned()
+                        .collect::<Vec<MarkerRef>>(),
+                    Some(format!(
+                        "{}:{line}",
+                        Path::new(path)
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default()
+                    )),
+                ),
+                _ => (Vec::new(), None),
+            };
+            obs.stop = Some(ObservedStop {
+                thread: portable_thread_name(
+                    &threads
+                        .iter()
+                        .find(|t| t.id == id)
+                        .map(|t| t.name.clone())
+                        .unwrap_or_default(),
+                    id,
+                    pid,
+                ),
+                reason: dialect.stop_reason(&reason),
+                at,
+                location,
+                description: match landing {
+                    Landing::Stopped(s) => s.description.clone(),
+                    _ => self.last_stop.as_ref().and_then(|s| s.description.clone()),
+                },
+            });
+        }
+
+        // Watches and the console are evaluated in the stopped thread's innermost user frame,
+        // as a learner's watch pane is. After a hang or a pause there is no such thread:
+        // main's innermost user frame stands in (globals read the same from any frame).
+        let mut frame = top_user_frame.as_ref().map(|(id, _, _)| *id);
+        if frame.is_none() {
+            if let Some(main) = threads
+                .iter()
+                .find(|t| portable_thread_name(&t.name, t.id, pid) == "MainThread")
+            {
+                let frames = session.stack(main.id, self.opts.stack_levels).await?;
+                frame = frames
+                    .iter()
+                    .find(|f| f.is_user_frame())
+                    .or(frames.first())
+                    .map(|f| f.id);
+            }
+        }
+        for w in &self.prep.walkthrough.watch {
+            let mut value = None;
+            let mut last_err = String::new();
+            for expr in dialect.watch_expressions(&w.expr) {
+                match session.evaluate(&expr, frame).await {
+                    Ok(v) => {
+                        value = Some(dialect.render_value(&v.result));
+                        break;
+                    }
+                    Err(e) => last_err = e.to_string(),
+                }
+            }
+            obs.watch.push((
+                w.name.clone(),
+                value.unwrap_or_else(|| format!("(not available here: {})", first_line(&last_err))),
+            ));
+        }
+        for expr in &step.evaluate {
+            let text = match session
+                .console(&dialect.console_expression(expr), frame)
+                .await
+            {
+                Ok(body) => dialect.console_value(body["result"].as_str().unwrap_or_default()),
+                Err(e) => format!("error: {e}"),
+            };
+            obs.evaluate.push(text);
+        }
+        Ok(obs)
+    }
+}
+
+/// The name a walkthrough uses for a thread. The main thread is `MainThread` whatever the
+/// adapter calls it (LLDB shows the program's name, cut to 15 characters); other threads keep
+/// the name the learner sees in the editor's call stack.
+pub fn portable_thread_name(name: &str, id: i64, debuggee_pid: Option<u32>) -> String {
+    if debuggee_pid.is_some_and(|p| i64::from(p) == id) || name == "MainThread" {
+        "MainThread".into()
+    } else {
+        name.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_main_thread_is_main_thread_everywhere() {
+        assert_eq!(
+            portable_thread_name("sometimes_deadl", 4711, Some(4711)),
+            "MainThread"
+        );
+        assert_eq!(portable_thread_name("MainThread", 1, None), "MainThread");
+        assert_eq!(
+            portable_thread_name("TPExecutor-0_0", 4712, Some(4711)),
+            "TPExecutor-0_0"
+        );
+    }
+}

@@ -1,0 +1,94 @@
+//! What the engine tells its readers: the contract between the player and every reporter,
+//! store and presenter. The engine emits [`RunEvent`]s while it plays and returns a
+//! [`WalkthroughResult`]; it never prints.
+
+use crate::checks::{Observation, Verdict};
+use crate::session::Timeouts;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub timeouts: Timeouts,
+    /// How long a step may take before dapwalk stops waiting (the program neither stopped,
+    /// exited, nor hung: a long sleep, say).
+    pub step_timeout: Duration,
+    /// Interval between looks at the debuggee's threads when nothing happens.
+    pub hang_poll: Duration,
+    /// How many identical "stuck" looks in a row make a hang.
+    pub hang_samples: usize,
+    /// Frames fetched per thread.
+    pub stack_levels: i64,
+    /// Extra environment for the debuggee.
+    pub env: Vec<(String, String)>,
+    /// Launch keys merged over the adapter profile's own (from a VS Code launch
+    /// configuration, say).
+    pub launch_extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            timeouts: Timeouts::default(),
+            step_timeout: Duration::from_secs(20),
+            hang_poll: Duration::from_millis(50),
+            hang_samples: 4,
+            stack_levels: 64,
+            env: Vec::new(),
+            launch_extra: serde_json::Map::new(),
+        }
+    }
+}
+
+/// What the runner tells reporters as it goes.
+#[derive(Debug, Clone)]
+pub enum RunEvent {
+    StepStarted { index: usize, title: String },
+    StepFinished(Box<StepResult>),
+}
+
+/// One step's outcome.
+#[derive(Debug, Clone)]
+pub struct StepResult {
+    pub index: usize,
+    pub title: String,
+    /// Line of the step in the walkthrough file.
+    pub line: usize,
+    pub observation: Observation,
+    pub verdict: Verdict,
+    /// How long the step took, action to checked observation.
+    pub elapsed: Duration,
+    /// For hangs: how long after the last thread blocked the hang was declared (an upper
+    /// bound: the detector's polling window).
+    pub hang_declared_after: Option<Duration>,
+}
+
+/// How a walkthrough ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Passed,
+    /// A step's observation departed from its expectation.
+    Mismatch {
+        step: usize,
+    },
+    /// The walkthrough could not be played (adapter missing or dead, timeout...).
+    Error {
+        step: Option<usize>,
+        message: String,
+    },
+}
+
+/// Everything about one played walkthrough.
+#[derive(Debug, Clone)]
+pub struct WalkthroughResult {
+    pub path: PathBuf,
+    pub title: String,
+    /// The dialect's name (`lldb-dap`).
+    pub adapter: &'static str,
+    pub steps: Vec<StepResult>,
+    pub outcome: Outcome,
+    pub elapsed: Duration,
+    /// Processes that teardown had to kill, and whether any survived it.
+    pub leftovers: Vec<u32>,
+}
