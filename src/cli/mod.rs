@@ -234,7 +234,7 @@ fn run_walkthroughs(
     for (prep, r) in &results {
         let _ = match args.format {
             Format::Human => report::human(&mut out, r, &project.root, palette, args.verbose),
-            Format::Json => report::json_lines(&mut out, r, &project.root),
+            Format::Json => crate::output::json::json_lines(&mut out, r, &project.root),
         };
         let _ = crate::store::lastrun::save(&project.root, &prep.walkthrough, r);
     }
@@ -244,7 +244,7 @@ fn run_walkthroughs(
     }
     if let Some(path) = &args.junit {
         std::fs::File::create(path)
-            .and_then(|mut f| report::junit(&mut f, &only, &project.root))
+            .and_then(|mut f| crate::output::junit::junit(&mut f, &only, &project.root))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     if args.bless {
