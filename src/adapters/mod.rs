@@ -436,13 +436,12 @@ pub(crate) fn home_dir() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// Every executable named `name` on PATH, in PATH order.
+/// Every executable named `name` on PATH, in PATH order (found by `which`, which follows
+/// the same rules as a shell, including PATH entries that are relative or missing).
 pub(crate) fn on_path(name: &str) -> Vec<PathBuf> {
-    path_dirs()
-        .into_iter()
-        .map(|d| d.join(name))
-        .filter(|p| is_executable(p))
-        .collect()
+    which::which_all(name)
+        .map(|found| found.collect())
+        .unwrap_or_default()
 }
 
 pub(crate) fn path_dirs() -> Vec<PathBuf> {

@@ -408,28 +408,25 @@ pub fn cargo_build(root: &Path, cargo: &Cargo) -> Result<PathBuf, String> {
             out.status
         ));
     }
+    // cargo's JSON messages, read by cargo_metadata's typed parser.
     let mut found = Vec::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let Ok(msg) = serde_json::from_str::<Value>(line) else {
+    for msg in cargo_metadata::Message::parse_stream(out.stdout.as_slice()).flatten() {
+        let cargo_metadata::Message::CompilerArtifact(artifact) = msg else {
             continue;
         };
-        if msg["reason"] != "compiler-artifact" {
-            continue;
-        }
-        let Some(exe) = msg["executable"].as_str() else {
+        let Some(exe) = artifact.executable else {
             continue;
         };
         let name_ok = cargo
             .filter_name
             .as_deref()
-            .is_none_or(|n| msg["target"]["name"] == n);
-        let kind_ok = cargo.filter_kind.as_deref().is_none_or(|k| {
-            msg["target"]["kind"]
-                .as_array()
-                .is_some_and(|ks| ks.iter().any(|x| x == k))
-        });
+            .is_none_or(|n| artifact.target.name == n);
+        let kind_ok = cargo
+            .filter_kind
+            .as_deref()
+            .is_none_or(|k| artifact.target.kind.iter().any(|x| x.to_string() == k));
         if name_ok && kind_ok {
-            found.push(PathBuf::from(exe));
+            found.push(exe.into_std_path_buf());
         }
     }
     match found.as_slice() {

@@ -107,38 +107,16 @@ fn push_row(out: &mut String, left: &str, right: &str, col: usize) {
     }
 }
 
-/// Hard-wraps `text` to `width` characters, continuing lines with an indent.
+/// Hard-wraps `text` to `width` columns, continuing lines with a four-space indent; a word
+/// longer than a line is cut, since both columns must keep their width.
 fn wrap(text: &str, width: usize) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    if chars.len() <= width {
-        return vec![text.to_string()];
-    }
-    let mut out = Vec::new();
-    let mut start = 0;
-    while start < chars.len() {
-        let w = if out.is_empty() { width } else { width - 4 };
-        let mut end = (start + w).min(chars.len());
-        // Break after a space when the piece has one, so words stay whole.
-        if end < chars.len() {
-            if let Some(sp) = chars[start..end].iter().rposition(|c| *c == ' ') {
-                if sp > 0 {
-                    end = start + sp + 1;
-                }
-            }
-        }
-        let piece: String = chars[start..end]
-            .iter()
-            .collect::<String>()
-            .trim_end()
-            .to_string();
-        out.push(if out.is_empty() {
-            piece
-        } else {
-            format!("    {piece}")
-        });
-        start = end;
-    }
-    out
+    let options = textwrap::Options::new(width.max(5))
+        .subsequent_indent("    ")
+        .break_words(true);
+    textwrap::wrap(text, options)
+        .into_iter()
+        .map(|l| l.trim_end().to_string())
+        .collect()
 }
 
 /// Differences that come from the languages and their debuggers.

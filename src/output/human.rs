@@ -4,7 +4,6 @@
 use super::palette::Palette;
 use crate::engine::{Outcome, StepResult, WalkthroughResult};
 use crate::project::display_path;
-use serde_json::json;
 use std::io::{self, Write};
 use std::path::Path;
 

@@ -1058,24 +1058,15 @@ fn wrap(text: &str, width: usize) -> String {
     wrap_indented(text, width, "")
 }
 
-/// Word-wraps one paragraph to `width` columns, continuation lines indented.
+/// Word-wraps one paragraph to `width` columns, continuation lines indented. Words longer
+/// than a line stay whole (a path or an expression must not be cut); widths are display
+/// columns (`textwrap` counts `⏱` as the two columns a terminal gives it).
 pub fn wrap_indented(text: &str, width: usize, indent: &str) -> String {
-    let mut lines: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    for word in text.split_whitespace() {
-        let len = cur.chars().count();
-        if len > 0 && len + 1 + word.chars().count() > width {
-            lines.push(std::mem::take(&mut cur));
-            cur.push_str(indent);
-        } else if len > 0 && cur != indent {
-            cur.push(' ');
-        }
-        cur.push_str(word);
-    }
-    if !cur.trim().is_empty() {
-        lines.push(cur);
-    }
-    lines.join("\n")
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let options = textwrap::Options::new(width.max(1))
+        .subsequent_indent(indent)
+        .break_words(false);
+    textwrap::fill(&words, options)
 }
 
 #[cfg(test)]
