@@ -60,11 +60,13 @@ impl Demo {
         FakeFrame::new(name, self.source(), self.line(marker))
     }
 
-    /// The walkthrough `steps` (TOML `[[step]]` tables) on the demo, parsed and resolved.
-    fn walkthrough(&self, steps: &str) -> Prepared {
+    /// A walkthrough of the demo made of `steps` (TOML `[[step]]` tables), parsed and
+    /// resolved.
+    fn walkthrough(&self, steps: &[&str]) -> Prepared {
         let text = format!(
             "title = \"demo\"\nscenario = \"demo\"\nlanguage = \"rust\"\n\n\
-             [[watch]]\nname = \"flag\"\nexpr = \"flag\"\n\n{steps}"
+             [[watch]]\nname = \"flag\"\nexpr = \"flag\"\n\n{}",
+            steps.join("\n")
         );
         let path = self.root.join("walkthroughs/demo.toml");
         let w = parse_str(&path, &text).unwrap_or_else(|e| panic!("{e}"));
@@ -76,6 +78,11 @@ impl Demo {
         ScriptedStop::new(MAIN, reason)
             .frames(MAIN, vec![self.frame("main", marker)])
             .frames(WORKER, vec![self.frame("work", "work")])
+    }
+
+    /// The first stop of every walkthrough below: [`BREAK_AT_SUBMIT`].
+    fn at_submit(&self) -> Run {
+        Run::Stop(self.main_stops("breakpoint", "submit"))
     }
 }
 
@@ -130,13 +137,26 @@ expect.stacks = { MainThread = ["main"], worker-0 = ["work"] }
 expect.watch = { flag = false }
 "#;
 
+const NEXT_TO_JOIN: &str = r#"
+[[step]]
+title = "Step main to the join"
+do = "next"
+expect.stopped = { thread = "MainThread", reason = "step", at = "join" }
+"#;
+
+/// A last step that lets the program run to its exit with `code`.
+fn continue_to_exit(code: i64) -> String {
+    format!(
+        "[[step]]\ntitle = \"Run to the end\"\ndo = \"continue\"\nexpect.end = {{ exit = {code} }}\n"
+    )
+}
+
 #[tokio::test]
 async fn a_stop_at_a_marker_passes() {
     let demo = Demo::new();
-    let prep = demo.walkthrough(&format!(
-        "{BREAK_AT_SUBMIT}expect.stdout = [\"pool started\"]\n"
-    ));
-    let mut s = script(vec![Run::Stop(demo.main_stops("breakpoint", "submit"))]);
+    let with_output = format!("{BREAK_AT_SUBMIT}expect.stdout = [\"pool started\"]\n");
+    let prep = demo.walkthrough(&[&with_output]);
+    let mut s = script(vec![demo.at_submit()]);
     s.output = vec![("stdout".into(), "pool started\n".into())];
     let launcher = FakeLauncher::new(s);
     let result = played(&prep, &launcher).await;
@@ -156,22 +176,10 @@ async fn a_stop_at_a_marker_passes() {
 #[tokio::test]
 async fn an_observation_that_departs_is_a_mismatch_at_its_step() {
     let demo = Demo::new();
-    let prep = demo.walkthrough(&format!(
-        r#"{BREAK_AT_SUBMIT}
-[[step]]
-title = "Step over the submit"
-do = "next"
-expect.stopped = {{ thread = "MainThread", reason = "step", at = "join" }}
-
-[[step]]
-title = "Never reached"
-do = "continue"
-expect.end = {{ exit = 0 }}
-"#
-    ));
+    let prep = demo.walkthrough(&[BREAK_AT_SUBMIT, NEXT_TO_JOIN, &continue_to_exit(0)]);
     // The step lands on the submit line again instead of at `join`.
     let launcher = FakeLauncher::new(script(vec![
-        Run::Stop(demo.main_stops("breakpoint", "submit")),
+        demo.at_submit(),
         Run::Stop(demo.main_stops("step", "submit")),
     ]));
     let result = played(&prep, &launcher).await;
@@ -192,28 +200,25 @@ expect.end = {{ exit = 0 }}
 #[tokio::test]
 async fn a_held_thread_named_with_a_stale_reason_is_not_the_stop() {
     let demo = Demo::new();
-    let prep = demo.walkthrough(&format!(
-        r#"{BREAK_AT_SUBMIT}
-[[step]]
-title = "Step main to the join"
-do = "next"
-expect.stopped = {{ thread = "MainThread", reason = "step", at = "join" }}
-
+    let prep = demo.walkthrough(&[
+        BREAK_AT_SUBMIT,
+        NEXT_TO_JOIN,
+        r#"
 [[step]]
 title = "Let only the worker run"
 break = ["work"]
 do = "continue"
 hold = ["MainThread"]
-expect.stopped = {{ thread = "worker-0", reason = "breakpoint", at = "work" }}
-"#
-    ));
+expect.stopped = { thread = "worker-0", reason = "breakpoint", at = "work" }
+"#,
+    ]);
     // As LLDB does with a suspended thread, the fake names the held main thread first with
     // the reason of its last stop, then the worker that really hit its breakpoint.
     let worker_hits = ScriptedStop::new(WORKER, "breakpoint")
         .frames(WORKER, vec![demo.frame("work", "work")])
         .lying(MAIN, "step");
     let launcher = FakeLauncher::new(script(vec![
-        Run::Stop(demo.main_stops("breakpoint", "submit")),
+        demo.at_submit(),
         Run::Stop(demo.main_stops("step", "join")),
         Run::Stop(worker_hits),
     ]));
@@ -241,15 +246,8 @@ expect.stopped = {{ thread = "worker-0", reason = "breakpoint", at = "work" }}
 #[tokio::test]
 async fn an_adapter_that_dies_mid_step_is_an_error_with_its_last_words() {
     let demo = Demo::new();
-    let prep = demo.walkthrough(&format!(
-        r#"{BREAK_AT_SUBMIT}
-[[step]]
-title = "Step over the submit"
-do = "next"
-expect.stopped = {{ thread = "MainThread", at = "join" }}
-"#
-    ));
-    let mut s = script(vec![Run::Stop(demo.main_stops("breakpoint", "submit"))]);
+    let prep = demo.walkthrough(&[BREAK_AT_SUBMIT, NEXT_TO_JOIN]);
+    let mut s = script(vec![demo.at_submit()]);
     s.die = Some(Death {
         at: "next".into(),
         last_words: "fake-adapter: assertion failed: frame.is_valid()".into(),
@@ -274,18 +272,8 @@ expect.stopped = {{ thread = "MainThread", at = "join" }}
 #[tokio::test]
 async fn an_exit_code_is_observed_as_the_end() {
     let demo = Demo::new();
-    let prep = demo.walkthrough(&format!(
-        r#"{BREAK_AT_SUBMIT}
-[[step]]
-title = "Run to the end"
-do = "continue"
-expect.end = {{ exit = 3 }}
-"#
-    ));
-    let launcher = FakeLauncher::new(script(vec![
-        Run::Stop(demo.main_stops("breakpoint", "submit")),
-        Run::Exit(3),
-    ]));
+    let prep = demo.walkthrough(&[BREAK_AT_SUBMIT, &continue_to_exit(3)]);
+    let launcher = FakeLauncher::new(script(vec![demo.at_submit(), Run::Exit(3)]));
     let result = played(&prep, &launcher).await;
     assert_eq!(result.outcome, Outcome::Passed, "{:?}", result.steps);
     assert_eq!(result.steps[1].observation.end, Some(ObservedEnd::Exit(3)));
@@ -315,21 +303,19 @@ impl Drop for Blocked {
 #[tokio::test]
 async fn a_program_blocked_for_good_is_observed_as_a_hang() {
     let demo = Demo::new();
-    let prep = demo.walkthrough(&format!(
-        r#"{BREAK_AT_SUBMIT}
+    let prep = demo.walkthrough(&[
+        BREAK_AT_SUBMIT,
+        r#"
 [[step]]
 title = "Run into the deadlock"
 do = "continue"
-expect.stacks = {{ MainThread = ["main"] }}
+expect.stacks = { MainThread = ["main"] }
 expect.end = "hang"
-"#
-    ));
+"#,
+    ]);
     let debuggee = Blocked::start();
     let pid = debuggee.0.id();
-    let mut s = script(vec![
-        Run::Stop(demo.main_stops("breakpoint", "submit")),
-        Run::Hang,
-    ]);
+    let mut s = script(vec![demo.at_submit(), Run::Hang]);
     // The hang detector samples /proc of the pid the `process` event names.
     s.pid = Some(pid);
     let launcher = FakeLauncher::new(s);
@@ -363,19 +349,10 @@ async fn the_fake_registered_as_a_dialect_plays_through_the_engine() {
     );
     let demo = Demo::new();
     assert!(dialect.discover(None, &demo.root).is_ok());
-    let prep = demo.walkthrough(&format!(
-        r#"{BREAK_AT_SUBMIT}
-[[step]]
-title = "Run to the end"
-do = "continue"
-expect.end = {{ exit = 0 }}
-"#
-    ));
+    let prep = demo.walkthrough(&[BREAK_AT_SUBMIT, &continue_to_exit(0)]);
     let launcher = FakeLauncher {
         dialect,
-        ..FakeLauncher::new(script(vec![Run::Stop(
-            demo.main_stops("breakpoint", "submit"),
-        )]))
+        ..FakeLauncher::new(script(vec![demo.at_submit()]))
     };
     let result = played(&prep, &launcher).await;
     assert_eq!(result.outcome, Outcome::Passed, "{:?}", result.steps);
