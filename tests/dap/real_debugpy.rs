@@ -9,7 +9,7 @@ use std::time::Duration;
 
 fn debugpy() -> Adapter {
     DEBUGPY
-        .discover(None, &root())
+        .discover(None, root())
         .expect("debugpy in .venv (installed by scripts/setup)")
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 fn lldb_dap() -> Adapter {
     let a = LLDB_DAP
-        .discover(None, &root())
+        .discover(None, root())
         .expect("lldb-dap (installed by scripts/setup)");
     let v = LLDB_DAP.version(&a).unwrap_or_default();
     assert!(
