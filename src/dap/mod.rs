@@ -3,5 +3,7 @@
 //! in-memory adapter ([`fake`]).
 
 pub mod client;
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
 pub mod protocol;
 pub mod transport;

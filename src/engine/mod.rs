@@ -13,6 +13,8 @@ pub mod observe;
 mod player;
 pub mod results;
 pub mod schedule;
+#[cfg(test)]
+mod tests;
 
 pub use observe::portable_thread_name;
 pub use player::{play, Player};

@@ -38,6 +38,20 @@ pub fn info(pid: u32) -> Option<ProcessInfo> {
     })
 }
 
+/// The environment a process started with, as `NAME=value` entries; empty when it is gone
+/// or not ours to read. Tests find what a run started by a variable every descendant
+/// inherits.
+pub fn environ(pid: u32) -> Vec<String> {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .map(|b| {
+            b.split(|&c| c == 0)
+                .filter(|e| !e.is_empty())
+                .map(|e| String::from_utf8_lossy(e).into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Every process on the machine.
 pub fn table() -> Vec<ProcessInfo> {
     let Ok(dir) = std::fs::read_dir(Path::new("/proc")) else {
@@ -136,5 +150,33 @@ mod tests {
     #[test]
     fn this_process_is_alive() {
         assert!(alive(std::process::id()));
+    }
+
+    #[test]
+    fn a_child_inherits_an_environment_entry_we_can_read() {
+        use std::io::BufRead;
+        // The kernel fills in a new program's environment while `exec` is still under way,
+        // after `spawn` has returned: the child says when it runs, then waits on its stdin.
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "echo ready; read _"])
+            .env("DAPWALK_PROCS_TEST", "seen")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn sh");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("piped stdout");
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the child's ready line");
+        assert_eq!(line.trim(), "ready");
+        let env = environ(child.id());
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            env.iter().any(|e| e == "DAPWALK_PROCS_TEST=seen"),
+            "{env:?}"
+        );
+        assert!(environ(u32::MAX).is_empty(), "no such process");
     }
 }

@@ -2,6 +2,9 @@
 //! and debugpy, grouped stops, steps that never land, and a teardown that leaves no adapter,
 //! debuggee or helper process behind, whichever way the session ends.
 
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
+
 use crate::adapters::{Adapter, AdapterError, Connect, Dialect, LaunchTarget};
 use crate::dap::client::{Client, Event, Events, RequestError, Stopped};
 use crate::dap::protocol::{self, parse_breakpoints, EvalContext, Motion};

@@ -1,6 +1,6 @@
 //! `dapwalk adapters`: what is found, with version and path, and what to install otherwise.
 
-use crate::common::root;
+use crate::support::root;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 

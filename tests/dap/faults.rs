@@ -1,8 +1,8 @@
 //! Adapters that misbehave: each gives a clear error within the timeout and leaves no
 //! process behind.
 
-use crate::common::assert_all_gone;
 use crate::fake::{process_adapter, serve, Mode};
+use crate::support::assert_all_gone;
 use dapwalk::adapters::{codelldb::CODELLDB, lldb_dap::LLDB_DAP};
 use dapwalk::adapters::{Adapter, Connect, LaunchTarget};
 use dapwalk::dap::client::{Client, RequestError};

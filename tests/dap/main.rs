@@ -3,10 +3,11 @@
 //! sessions on the scenario programs.
 
 mod cli;
-mod common;
 mod fake;
 mod faults;
 mod framing;
 mod real_debugpy;
 mod real_lldb;
 mod replay;
+#[path = "../support/mod.rs"]
+mod support;

@@ -1,7 +1,7 @@
 //! Real debugpy sessions on the Python twins: the same observations as with lldb-dap on
 //! the Rust port, in Python's dialect.
 
-use crate::common::{assert_all_gone, assert_none_running, marker, root, test_timeouts};
+use crate::support::{assert_all_gone, assert_none_running, marker, root, test_timeouts};
 use dapwalk::adapters::debugpy::DEBUGPY;
 use dapwalk::adapters::{Adapter, Dialect, LaunchTarget};
 use dapwalk::session::{Breakpoints, Session, StepKind, StepOutcome};
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 fn debugpy() -> Adapter {
     DEBUGPY
-        .discover(None, &root())
+        .discover(None, root())
         .expect("debugpy in .venv (installed by scripts/setup)")
 }
 
@@ -24,7 +24,7 @@ async fn break_inspect_step_and_leave_nothing_behind() {
     let line = marker(&script, "inner-submit");
     let target = LaunchTarget {
         program: script.clone(),
-        cwd: Some(root()),
+        cwd: Some(root().to_path_buf()),
         ..Default::default()
     };
     let bps = Breakpoints {
@@ -131,7 +131,7 @@ async fn a_step_over_a_deadlock_times_out_and_shows_where_threads_block() {
     let inner_result = marker(&script, "inner-result");
     let target = LaunchTarget {
         program: script.clone(),
-        cwd: Some(root()),
+        cwd: Some(root().to_path_buf()),
         ..Default::default()
     };
     let bps = Breakpoints {

@@ -1,7 +1,7 @@
 //! Real lldb-dap 22 sessions on the scenario binaries: break on a marker, inspect, step,
 //! pause a deadlock, and leave no process behind.
 
-use crate::common::{
+use crate::support::{
     assert_all_gone, assert_none_running, marker, root, scenario_binary, test_timeouts,
 };
 use dapwalk::adapters::lldb_dap::LLDB_DAP;
@@ -11,7 +11,7 @@ use std::time::Duration;
 
 fn lldb_dap() -> Adapter {
     let a = LLDB_DAP
-        .discover(None, &root())
+        .discover(None, root())
         .expect("lldb-dap (installed by scripts/setup)");
     let v = LLDB_DAP.version(&a).unwrap_or_default();
     assert!(
@@ -34,7 +34,7 @@ async fn break_inspect_step_and_leave_nothing_behind() {
     let line = marker(&source, "inner-submit");
     let target = LaunchTarget {
         program: program.clone(),
-        cwd: Some(root()),
+        cwd: Some(root().to_path_buf()),
         ..Default::default()
     };
     let bps = Breakpoints {
@@ -180,7 +180,7 @@ async fn a_step_over_a_deadlock_times_out_pauses_and_shows_where_threads_block()
     let inner_result = marker(&source, "inner-result");
     let target = LaunchTarget {
         program: program.clone(),
-        cwd: Some(root()),
+        cwd: Some(root().to_path_buf()),
         ..Default::default()
     };
     let bps = Breakpoints {
@@ -241,7 +241,7 @@ async fn a_program_that_exits_is_reported_with_its_code() {
     let program = scenario_binary("solution1_max_workers");
     let target = LaunchTarget {
         program: program.clone(),
-        cwd: Some(root()),
+        cwd: Some(root().to_path_buf()),
         ..Default::default()
     };
     let mut s = Session::start(&adapter, &target, &Breakpoints::default(), test_timeouts())

@@ -2,8 +2,8 @@
 //! through the fake adapter: from either dialect the client must reach the same
 //! observations (stopped thread, user frames, watch values, blocking frames, errors).
 
-use crate::common::fixtures;
 use crate::fake::{serve, Mode};
+use crate::support::fixtures;
 use dapwalk::adapters::{codelldb::CODELLDB, lldb_dap::LLDB_DAP};
 use dapwalk::adapters::{Adapter, Connect, Dialect, LaunchTarget};
 use dapwalk::dap::client::{Client, RequestError};

@@ -5,5 +5,6 @@
 mod present;
 mod python_track;
 mod rust_track;
+#[path = "../support/mod.rs"]
 mod support;
 mod vscode;
