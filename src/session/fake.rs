@@ -6,7 +6,7 @@
 //! adapter, which is all a new adapter takes. [`FakeLauncher`] starts each session over
 //! in-memory pipes instead of a process.
 
-use super::{Breakpoints, Launcher, Session, SessionError, Timeouts};
+use super::{Breakpoints, LaunchFuture, Launcher, Session, SessionError, Timeouts};
 use crate::adapters::{Adapter, AdapterError, Connect, Dialect, Language, LaunchTarget};
 use crate::dap::fake::{connect, Script, Transcript};
 use serde_json::{json, Value};
@@ -113,9 +113,7 @@ impl Launcher for FakeLauncher {
         target: &'a LaunchTarget,
         breakpoints: &'a Breakpoints,
         timeouts: Timeouts,
-    ) -> std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Session, SessionError>> + Send + 'a>,
-    > {
+    ) -> LaunchFuture<'a> {
         Box::pin(async move {
             let (client, events) = connect(
                 self.script.clone(),

@@ -227,6 +227,10 @@ pub struct Teardown {
     pub disconnect_error: Option<String>,
 }
 
+/// A session being launched.
+pub type LaunchFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Session, SessionError>> + Send + 'a>>;
+
 /// Where sessions come from: the engine asks a launcher for each walkthrough's session. A
 /// found [`Adapter`] launches its process; tests launch sessions over an in-memory scripted
 /// adapter ([`crate::dap::fake`]).
@@ -239,9 +243,7 @@ pub trait Launcher: Send + Sync {
         target: &'a LaunchTarget,
         breakpoints: &'a Breakpoints,
         timeouts: Timeouts,
-    ) -> std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Session, SessionError>> + Send + 'a>,
-    >;
+    ) -> LaunchFuture<'a>;
 }
 
 impl Launcher for Adapter {
@@ -254,9 +256,7 @@ impl Launcher for Adapter {
         target: &'a LaunchTarget,
         breakpoints: &'a Breakpoints,
         timeouts: Timeouts,
-    ) -> std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Session, SessionError>> + Send + 'a>,
-    > {
+    ) -> LaunchFuture<'a> {
         Box::pin(Session::start(self, target, breakpoints, timeouts))
     }
 }
