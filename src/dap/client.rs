@@ -192,7 +192,16 @@ struct Shared {
     closed: Mutex<Option<String>>,
     /// Pids of programs started for `runInTerminal`: the session kills them at teardown.
     spawned: Mutex<Vec<u32>>,
+    /// Whether a stderr collector runs, and its end of file (see [`STDERR_GRACE`]).
+    stderr_collected: std::sync::atomic::AtomicBool,
+    stderr_done: tokio::sync::Notify,
 }
+
+/// How long a dead adapter's stderr may take to reach its end once its DAP stream closed.
+/// A dying adapter's last words (its stderr) and the end of its stdout race each other
+/// through two pipes; the error message should carry the words, so the reader waits for them
+/// briefly before it fails the pending requests.
+const STDERR_GRACE: Duration = Duration::from_millis(500);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A poisoned lock only means another task panicked while holding it; the data is
@@ -296,6 +305,9 @@ impl Client {
     /// Keeps the tail of what the adapter prints on stderr, for error messages.
     pub fn collect_stderr<E: AsyncRead + Unpin + Send + 'static>(&self, stderr: E) {
         let shared = self.shared.clone();
+        shared
+            .stderr_collected
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         tokio::spawn(async move {
             let mut lines = BufReader::new(stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
@@ -310,6 +322,7 @@ impl Client {
                     buf.drain(..cut);
                 }
             }
+            shared.stderr_done.notify_one();
         });
     }
 
@@ -495,6 +508,13 @@ async fn read_loop<R: AsyncRead + Unpin>(
             _ => {}
         }
     };
+    if shared
+        .stderr_collected
+        .load(std::sync::atomic::Ordering::SeqCst)
+    {
+        // `notify_one` keeps a permit, so an end of file that came first is not missed.
+        let _ = tokio::time::timeout(STDERR_GRACE, shared.stderr_done.notified()).await;
+    }
     lock(&shared.closed).get_or_insert(reason);
     // Dropping the senders wakes every waiter with "adapter gone".
     lock(&shared.pending).clear();
