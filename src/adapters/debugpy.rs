@@ -38,10 +38,12 @@ impl Dialect for Debugpy {
         "run scripts/setup (creates .venv with debugpy), or `pip install debugpy` into the Python you pass with --python"
     }
     fn looked_for(&self) -> String {
-        "the project's .venv/bin/python, python3 and python on PATH".into()
+        "$DAPWALK_PYTHON, $VIRTUAL_ENV/bin/python, the project's .venv/bin/python, python3 and python on PATH".into()
     }
 
-    /// A Python with debugpy: the explicit one, the project's `.venv`, then `python3`.
+    /// A Python with debugpy, looked for where a person would have put it: the explicit one
+    /// (`--python`), then `DAPWALK_PYTHON`, the active virtual environment (`VIRTUAL_ENV`),
+    /// the project's `.venv`, then `python3` and `python` on PATH.
     fn discover(
         &'static self,
         python: Option<&Path>,
@@ -49,12 +51,7 @@ impl Dialect for Debugpy {
     ) -> Result<Adapter, AdapterError> {
         let candidates: Vec<PathBuf> = match python {
             Some(p) => vec![p.to_path_buf()],
-            None => {
-                let mut c = vec![project.join(".venv/bin/python")];
-                c.extend(on_path("python3"));
-                c.extend(on_path("python"));
-                c
-            }
+            None => python_candidates(project, |k| std::env::var_os(k)),
         };
         for py in &candidates {
             // Importing debugpy is the check that it is there; its version comes with it.
@@ -70,10 +67,18 @@ impl Dialect for Debugpy {
             }
         }
         match python {
+            Some(p) if !p.exists() => Err(AdapterError::Unusable {
+                dialect: self,
+                path: p.to_path_buf(),
+                reason: "no such file".into(),
+            }),
             Some(p) => Err(AdapterError::Unusable {
                 dialect: self,
                 path: p.to_path_buf(),
-                reason: "this Python cannot import debugpy".into(),
+                reason: format!(
+                    "this Python cannot import debugpy (`{} -m pip install debugpy` installs it)",
+                    p.display()
+                ),
             }),
             None => Err(AdapterError::NotFound {
                 dialect: self,
@@ -184,6 +189,26 @@ impl Dialect for Debugpy {
     }
 }
 
+/// Where a Python with debugpy may be, in order, without the explicit one.
+/// `env` reads the environment (a parameter so tests need not change the process's own).
+fn python_candidates(
+    project: &Path,
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Vec<PathBuf> {
+    let mut c = Vec::new();
+    if let Some(p) = env("DAPWALK_PYTHON").filter(|p| !p.is_empty()) {
+        c.push(PathBuf::from(p));
+    }
+    if let Some(v) = env("VIRTUAL_ENV").filter(|p| !p.is_empty()) {
+        c.push(PathBuf::from(v).join("bin/python"));
+    }
+    c.push(project.join(".venv/bin/python"));
+    c.extend(on_path("python3"));
+    c.extend(on_path("python"));
+    c.dedup();
+    c
+}
+
 /// debugpy's version as `1.8.22 (Python 3.11.7)`, or `None` if it cannot be imported.
 pub fn debugpy_version(python: &Path) -> Option<String> {
     if !super::is_executable(python) {
@@ -242,6 +267,34 @@ pub fn stdlib_dir(python: &Path) -> Result<PathBuf, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pythons_are_looked_for_where_people_put_them() {
+        let env = |k: &str| match k {
+            "DAPWALK_PYTHON" => Some("/opt/py/bin/python3".into()),
+            "VIRTUAL_ENV" => Some("/home/u/venv".into()),
+            _ => None,
+        };
+        let c = python_candidates(Path::new("/p"), env);
+        assert_eq!(
+            &c[..3],
+            [
+                PathBuf::from("/opt/py/bin/python3"),
+                PathBuf::from("/home/u/venv/bin/python"),
+                PathBuf::from("/p/.venv/bin/python"),
+            ]
+        );
+        let none = python_candidates(Path::new("/p"), |_| None);
+        assert_eq!(none[0], PathBuf::from("/p/.venv/bin/python"));
+    }
+
+    #[test]
+    fn a_missing_python_is_said_plainly() {
+        let e = DEBUGPY
+            .discover(Some(Path::new("/nonexistent/python")), Path::new("/p"))
+            .expect_err("no such python");
+        assert!(e.to_string().contains("no such file"), "{e}");
+    }
 
     #[test]
     fn portable_names_in_python() {
