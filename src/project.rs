@@ -139,6 +139,13 @@ impl Project {
     }
 }
 
+/// Where dapwalk keeps what it remembers between runs (each walkthrough's last run): under
+/// the build folder `target/`, which git ignores and `cargo clean` empties, so nothing lands
+/// among the user's own files.
+pub fn last_runs_dir(root: &Path) -> PathBuf {
+    root.join("target/dapwalk/last-run")
+}
+
 /// A path relative to `root` when inside it, else as given.
 pub fn display_path(path: &Path, root: &Path) -> String {
     path.strip_prefix(root)

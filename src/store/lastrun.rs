@@ -1,5 +1,6 @@
 //! What the debugger showed on a walkthrough's last run, kept so `dapwalk show` can print it
-//! beside the narrative. Stored as JSON under `.dapwalk/last-run/` (ignored by git).
+//! beside the narrative. Stored as JSON under the build folder
+//! ([`crate::project::last_runs_dir`]), never among the user's own files.
 
 use crate::engine::{StepResult, WalkthroughResult};
 use crate::walkthrough::Walkthrough;
@@ -36,7 +37,7 @@ fn file_for(root: &Path, w: &Walkthrough) -> PathBuf {
         .chars()
         .map(|c| if c == '/' || c == '\\' { '_' } else { c })
         .collect();
-    root.join(".dapwalk/last-run").join(format!("{name}.json"))
+    crate::project::last_runs_dir(root).join(format!("{name}.json"))
 }
 
 pub fn save(root: &Path, w: &Walkthrough, r: &WalkthroughResult) -> std::io::Result<()> {
