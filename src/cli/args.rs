@@ -42,7 +42,10 @@ pub enum Command {
     /// Play walkthroughs against a real debugger and check every step (default: all).
     Run(RunArgs),
     /// List the walkthroughs: file, scenario, language, steps, title.
-    List,
+    List {
+        /// Walkthrough files or folders (default: walkthroughs/).
+        paths: Vec<PathBuf>,
+    },
     /// Print a walkthrough as Markdown, with what the debugger showed on its last run.
     Show {
         /// The walkthrough file.

@@ -39,7 +39,7 @@ fn run(cli: Cli) -> Result<Exit, CliError> {
                 .map_err(|e| e.to_string())?;
             Ok(Exit::Passed)
         }
-        Command::List => list(&project),
+        Command::List { paths } => list(&project, &paths),
         Command::Show { path } => show(&project, &path),
         Command::Compare { first, second } => compare(&project, &first, &second),
         Command::Present(args) => present(&project, &registry, args),
@@ -48,8 +48,8 @@ fn run(cli: Cli) -> Result<Exit, CliError> {
     }
 }
 
-fn list(project: &Project) -> Result<Exit, CliError> {
-    let files = walkthrough::collect(project, &[])?;
+fn list(project: &Project, paths: &[std::path::PathBuf]) -> Result<Exit, CliError> {
+    let files = walkthrough::collect(project, paths)?;
     let mut status = Exit::Passed;
     let mut rows = Vec::new();
     for f in files {
