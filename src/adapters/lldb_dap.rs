@@ -130,9 +130,11 @@ impl Dialect for LldbDap {
     }
 
     fn editor_hold_hint(&self) -> String {
-        "in the Debug Console, `` `thread list `` shows each thread's tid; \
-         `` `script lldb.process.GetThreadByID(TID).Suspend() `` holds one, `.Resume()` releases it after this step"
-            .into()
+        format!(
+            "in the Debug Console, `` `{} `` shows each thread's tid; `` `{} `` holds one, `.Resume()` releases it after this step",
+            lldb::THREAD_LIST,
+            lldb::suspend_script_template(),
+        )
     }
 }
 

@@ -186,6 +186,12 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     fn names_one_thread_per_stop(&self) -> bool {
         false
     }
+    /// A thread's own stop reason from its `exceptionInfo` answer, in the walkthroughs' words
+    /// (`breakpoint`, `step`), when it stopped on its own; `None` otherwise. Asked only of
+    /// adapters that name one thread per stop.
+    fn stop_reason_from_exception_info(&self, _body: &Value) -> Option<String> {
+        None
+    }
 
     /// What is wrong with a VS Code launch configuration's keys for this adapter, if anything.
     fn launch_config_problem(&self, _keys: &serde_json::Map<String, Value>) -> Option<String> {
