@@ -56,6 +56,25 @@ impl Drop for StandIn {
     }
 }
 
+/// A recording, with its debuggee's pid (also its main thread's id) given to a stand-in of
+/// this machine: teardown kills the debuggee by pid, and hangs are sampled from /proc, so the
+/// recorded number must not name some unrelated process here.
+fn with_stand_in(name: &str) -> (Recording, StandIn) {
+    let mut recording = Recording::load(&fixtures().join(name)).expect("the recording");
+    let recorded_pid = recording
+        .replies()
+        .filter(|m| m["event"] == "output")
+        .find_map(|m| CODELLDB.pid_from_console(m["body"]["output"].as_str()?));
+    let mut stand_in = StandIn::start();
+    while recording.mentions_number(i64::from(stand_in.pid())) {
+        stand_in = StandIn::start();
+    }
+    if let Some(pid) = recorded_pid {
+        recording.replace_number(i64::from(pid), i64::from(stand_in.pid()));
+    }
+    (recording, stand_in)
+}
+
 /// Launches the session over a replay of one recording, read through `dialect`.
 struct ReplayLauncher {
     dialect: &'static dyn Dialect,
@@ -121,20 +140,7 @@ async fn replay_walkthrough(
     dialect: &'static dyn Dialect,
     name: &str,
 ) -> (WalkthroughResult, ReplayLog) {
-    let mut recording = Recording::load(&fixtures().join(name)).expect("the recording");
-    // The recorded debuggee's pid (its main thread's id) goes to a stand-in of this machine:
-    // teardown kills the debuggee by pid, and hangs are sampled from /proc.
-    let recorded_pid = recording
-        .replies()
-        .filter(|m| m["event"] == "output")
-        .find_map(|m| CODELLDB.pid_from_console(m["body"]["output"].as_str()?));
-    let mut stand_in = StandIn::start();
-    while recording.mentions_number(i64::from(stand_in.pid())) {
-        stand_in = StandIn::start();
-    }
-    if let Some(pid) = recorded_pid {
-        recording.replace_number(i64::from(pid), i64::from(stand_in.pid()));
-    }
+    let (recording, stand_in) = with_stand_in(name);
     let project = Project::new(root());
     let prep = dapwalk::walkthrough::load_all(&project, &[walkthrough_of(name)])
         .map_err(|e| format!("{e:?}"))
@@ -442,4 +448,161 @@ async fn the_first_drivers_stale_stop_now_asks_exception_info() {
         Some("threads".into()),
         "{d}"
     );
+}
+
+/// Whether a recorded `expression` is `spelling`, with `TID` standing for any thread id.
+fn spelled(spelling: &str, expression: &str) -> bool {
+    match spelling.split_once("TID") {
+        None => spelling == expression,
+        Some((before, after)) => expression
+            .strip_prefix(before)
+            .and_then(|rest| rest.strip_suffix(after))
+            .is_some_and(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_digit())),
+    }
+}
+
+/// Every CodeLLDB recording, with what it is called.
+fn codelldb_recordings() -> Vec<(String, Recording)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(fixtures())
+        .expect("the recordings")
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("codelldb") && name.ends_with(".jsonl") {
+            out.push((name, Recording::load(&entry.path()).expect("a recording")));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// A tour or the breakpoint list tells a CodeLLDB user to type only what CodeLLDB accepted in
+/// a recorded live session: each spelling was sent in the same place (Watch pane or Debug
+/// Console) and answered with success.
+#[test]
+fn every_codelldb_spelling_in_the_editor_files_was_accepted_by_codelldb() {
+    use dapwalk::editor::tour::{generate, spellings, SpellingPlace};
+    let project = Project::new(root());
+    let spelled_out = spellings(&project, &CODELLDB).expect("the spellings");
+    let generated: String = generate(&project)
+        .expect("the editor files")
+        .iter()
+        .map(|g| g.text.clone())
+        .collect();
+    let recordings = codelldb_recordings();
+    assert!(spelled_out.len() > 5, "{spelled_out:?}");
+    let mut missing = Vec::new();
+    for (place, text) in &spelled_out {
+        assert!(
+            generated.contains(text.as_str()),
+            "{text:?} is not in the editor files"
+        );
+        let context = match place {
+            SpellingPlace::Watch => "watch",
+            SpellingPlace::Console => "repl",
+        };
+        let accepted = recordings.iter().any(|(_, r)| {
+            r.answered().iter().any(|(req, resp)| {
+                req["command"] == "evaluate"
+                    && req["arguments"]["context"] == context
+                    && req["arguments"]["expression"]
+                        .as_str()
+                        .is_some_and(|e| spelled(text, e))
+                    && resp.is_some_and(|r| r["success"] == true)
+            })
+        });
+        if !accepted {
+            missing.push(format!("{context}: {text}"));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "spellings no CodeLLDB recording shows accepted: {missing:#?}"
+    );
+}
+
+/// What the editor files tell a CodeLLDB user to type into the Debug Console, sent at a stop
+/// of `no_deadlock` (the worker in `wait_on_future`, where 01's console expression reads).
+/// In CI it runs over the recording of a live session; with `DAPWALK_RECORD_CODELLDB` naming a
+/// CodeLLDB it runs live (and `DAPWALK_TRACE` records it).
+#[tokio::test]
+async fn the_console_lines_of_the_editor_files_are_accepted_at_a_stop() {
+    use dapwalk::editor::tour::{spellings, SpellingPlace};
+    let name = "codelldb-live.console-spellings.jsonl";
+    let project = Project::new(root());
+    let lines: Vec<String> = spellings(&project, &CODELLDB)
+        .expect("the spellings")
+        .into_iter()
+        .filter(|(p, _)| *p == SpellingPlace::Console)
+        .map(|(_, t)| t)
+        .collect();
+    let source = root().join("scenarios/src/bin/no_deadlock.rs");
+    let line = std::fs::read_to_string(&source)
+        .expect("the program's source")
+        .lines()
+        .position(|l| l.contains("@bp inner-submit"))
+        .expect("the marker inner-submit")
+        + 1;
+    let target = LaunchTarget {
+        program: root().join("target/debug/no_deadlock"),
+        cwd: Some(root().to_path_buf()),
+        ..Default::default()
+    };
+    let bps = Breakpoints {
+        source: vec![(source, vec![line as i64])],
+        ..Default::default()
+    };
+    let live = std::env::var_os("DAPWALK_RECORD_CODELLDB").map(PathBuf::from);
+    let mut log = None;
+    let mut stand_in = None;
+    let mut session = match &live {
+        Some(path) => {
+            let adapter = CODELLDB
+                .discover(Some(path), root())
+                .expect("the CodeLLDB named");
+            Session::start(&adapter, &target, &bps, Timeouts::default())
+                .await
+                .expect("a live session")
+        }
+        None => {
+            let (recording, s) = with_stand_in(name);
+            stand_in = Some(s);
+            let launcher = ReplayLauncher {
+                dialect: &CODELLDB,
+                recording: Mutex::new(Some(recording)),
+                log: Mutex::new(None),
+            };
+            let s = launcher
+                .launch(&target, &bps, Timeouts::default())
+                .await
+                .expect("a replayed session");
+            log = launcher.log.lock().expect("the log").take();
+            s
+        }
+    };
+    let stop = session
+        .expect_stop(std::time::Duration::from_secs(20))
+        .await
+        .expect("the worker stops at the inner submit");
+    let tid = stop.thread_id.expect("the stopped thread");
+    let frames = session.stack(tid, 20).await.expect("its stack");
+    let frame = frames
+        .iter()
+        .find(|f| f.is_user_frame())
+        .map(|f| f.id)
+        .expect("a frame of the program");
+    let mut refused = Vec::new();
+    for l in &lines {
+        let text = l.replace("TID", &tid.to_string());
+        if let Err(e) = session.console(&text, Some(frame)).await {
+            refused.push(format!("{text}: {e}"));
+        }
+    }
+    session.end().await;
+    drop(stand_in);
+    if let Some(log) = log {
+        assert_eq!(log.problem(), None);
+    }
+    assert!(refused.is_empty(), "CodeLLDB refused: {refused:#?}");
 }

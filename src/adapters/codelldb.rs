@@ -171,12 +171,8 @@ impl Dialect for CodeLldb {
 
     /// Its console takes LLDB commands as typed in its default commands mode: no backquote,
     /// no `/cmd` (both are refused there).
-    fn editor_hold_hint(&self) -> String {
-        format!(
-            "in the Debug Console, `{}` shows each thread's tid; `{}` holds one, `.Resume()` releases it after this step",
-            lldb::THREAD_LIST,
-            lldb::suspend_script_template(),
-        )
+    fn editor_thread_list(&self) -> Option<String> {
+        Some(lldb::THREAD_LIST.to_string())
     }
 }
 

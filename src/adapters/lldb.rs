@@ -45,11 +45,6 @@ pub fn suspend_script(thread_id: i64, held: bool) -> String {
 /// The LLDB command that lists each thread with its tid, for the editor's hold hints.
 pub const THREAD_LIST: &str = "thread list";
 
-/// [`suspend_script`] with `TID` standing for the thread id, as the editor files write it.
-pub fn suspend_script_template() -> String {
-    "script lldb.process.GetThreadByID(TID).Suspend()".to_string()
-}
-
 /// LLDB's stop reason of one thread, as `exceptionInfo` names it (`Breakpoint`,
 /// `PlanComplete` after a step), in the walkthroughs' words; `None` for a thread that did not
 /// stop on its own (a signal, no reason).
@@ -118,14 +113,6 @@ mod tests {
         assert_eq!(console_value("(unsigned long) $0 = 1\n"), "1");
         assert_eq!(console_value("(bool) $12 = true"), "true");
         assert_eq!(console_value("25"), "25");
-    }
-
-    #[test]
-    fn the_template_is_the_script_with_tid() {
-        assert_eq!(
-            suspend_script_template().replace("TID", "42"),
-            suspend_script(42, true)
-        );
     }
 
     #[test]
