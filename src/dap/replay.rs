@@ -208,10 +208,12 @@ impl Placeholders {
     /// Adds a placeholder with the real path it stands for.
     pub fn with(mut self, placeholder: &str, real: &Path) -> Placeholders {
         let real = real.display().to_string();
-        if !real.is_empty() && real != placeholder {
+        // A root folder as home (some containers) would stand for every path: not a stand-in.
+        if real.trim_end_matches('/').len() > 1 && real != placeholder {
             self.pairs.push((placeholder.to_string(), real));
             // The longer real path first, so that one inside another is recognised whole.
-            self.pairs.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+            self.pairs
+                .sort_by_key(|(_, real)| std::cmp::Reverse(real.len()));
         }
         self
     }
