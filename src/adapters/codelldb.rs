@@ -1,9 +1,11 @@
 //! CodeLLDB (the vadimcn.vscode-lldb VS Code extension): what VS Code users debug Rust with.
 //!
-//! Its quirks: found in the editors' extension folders, versioned by its folder name; no
-//! `process` event (the console names the pid); threads named `2: tid=4712 "name"`; its
-//! expressions default to its own "simple" syntax (`/nat ` selects LLDB's native evaluator);
-//! its debug console is in commands mode; it exits when its stdin closes.
+//! Its quirks: found in the editors' extension folders, versioned by its folder name or the
+//! extension's `package.json`; no `process` event (the console names the pid); threads named
+//! `2: tid=4712 "name"`; its expressions default to its own "simple" syntax (`/nat ` selects
+//! LLDB's native evaluator); its debug console is in commands mode (`?` prefixes an
+//! expression); one `stopped` event per stop, for the thread LLDB selects; it exits when its
+//! stdin closes.
 
 use super::{
     is_executable, lldb, strip_rust_hash, version_key, Adapter, AdapterError, Connect, Dialect,
@@ -60,7 +62,10 @@ impl Dialect for CodeLldb {
         _project: &Path,
     ) -> Result<Adapter, AdapterError> {
         let (program, version) = match explicit {
-            Some(p) => (super::explicit_executable(self, p)?, version_from_path(p)),
+            Some(p) => (
+                super::explicit_executable(self, p)?,
+                version_from_path(p).or_else(|| version_from_package_json(p)),
+            ),
             None => candidates(super::home_dir().as_deref())
                 .into_iter()
                 .next()
@@ -124,6 +129,12 @@ impl Dialect for CodeLldb {
         format!("/nat (bool){path}.v.value")
     }
 
+    /// Its console is in commands mode: `?` makes the line an expression, and `/nat` has
+    /// LLDB's native evaluator read it (the walkthroughs' expressions are LLDB's spelling).
+    fn console_expression(&self, text: &str) -> String {
+        format!("?/nat {text}")
+    }
+
     fn console_value(&self, raw: &str) -> String {
         lldb::console_value(raw)
     }
@@ -146,10 +157,22 @@ impl Dialect for CodeLldb {
         crate::os::procs::pid_in_console_text(text)
     }
 
-    fn editor_hold_hint(&self) -> String {
-        "in the Debug Console, `/cmd thread list` shows each thread's tid; \
-         `/cmd script lldb.process.GetThreadByID(TID).Suspend()` holds one, `.Resume()` releases it after this step"
-            .into()
+    /// CodeLLDB sends one `stopped` event per stop, for the thread LLDB selects: with threads
+    /// held that can be a held one repeating its stale reason.
+    fn names_one_thread_per_stop(&self) -> bool {
+        true
+    }
+
+    /// CodeLLDB's `exceptionInfo` names LLDB's stop reason of the thread
+    /// (`{exceptionId: "Breakpoint", description: "breakpoint 3.2"}`).
+    fn stop_reason_from_exception_info(&self, body: &Value) -> Option<String> {
+        lldb::stop_reason_from_exception_id(body["exceptionId"].as_str()?)
+    }
+
+    /// Its console takes LLDB commands as typed in its default commands mode: no backquote,
+    /// no `/cmd` (both are refused there).
+    fn editor_thread_list(&self) -> Option<String> {
+        Some(lldb::THREAD_LIST.to_string())
     }
 }
 
@@ -187,6 +210,16 @@ pub fn candidates(home: Option<&Path>) -> Vec<(PathBuf, Option<String>)> {
     found.into_iter().map(|(_, p, v)| (p, v)).collect()
 }
 
+/// The `version` of the extension's `package.json`, two folders above `adapter/codelldb`, for
+/// an install whose folder name carries no version (a copy, a build of its own).
+fn version_from_package_json(program: &Path) -> Option<String> {
+    let extension = program.parent()?.parent()?;
+    let text = std::fs::read_to_string(extension.join("package.json")).ok()?;
+    let json: Value = serde_json::from_str(&text).ok()?;
+    let v = json["version"].as_str()?.trim();
+    (!v.is_empty()).then(|| v.to_string())
+}
+
 fn version_from_path(p: &Path) -> Option<String> {
     p.ancestors()
         .filter_map(|a| {
@@ -221,6 +254,87 @@ mod tests {
             "ThreadPoolExecu"
         );
         assert_eq!(thread_name("plain"), "plain");
+    }
+
+    fn fake_install(folder: &str, package_json: Option<&str>) -> (PathBuf, PathBuf) {
+        use std::os::unix::fs::PermissionsExt;
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let base = std::env::temp_dir().join(format!(
+            "dapwalk-codelldb-version-{}-{n}",
+            std::process::id()
+        ));
+        let ext = base.join(folder);
+        std::fs::create_dir_all(ext.join("adapter")).expect("make the fake extension");
+        let exe = ext.join("adapter").join("codelldb");
+        std::fs::write(&exe, "#!/bin/sh\n").expect("write the fake adapter");
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755))
+            .expect("make it executable");
+        if let Some(p) = package_json {
+            std::fs::write(ext.join("package.json"), p).expect("write package.json");
+        }
+        (base, exe)
+    }
+
+    #[test]
+    fn the_version_comes_from_the_folder_name() {
+        let (base, exe) = fake_install("vadimcn.vscode-lldb-1.11.0", None);
+        let a = CODELLDB.discover(Some(&exe), &base).expect("found");
+        assert_eq!(CODELLDB.version(&a).as_deref(), Some("1.11.0"));
+        let _ = std::fs::remove_dir_all(base);
+    }
+
+    #[test]
+    fn the_version_comes_from_package_json_when_the_folder_has_none() {
+        let (base, exe) = fake_install(
+            "codelldb-build",
+            Some(r#"{"name": "vscode-lldb", "version": "1.12.2", "publisher": "vadimcn"}"#),
+        );
+        let a = CODELLDB.discover(Some(&exe), &base).expect("found");
+        assert_eq!(CODELLDB.version(&a).as_deref(), Some("1.12.2"));
+        let mut table = Vec::new();
+        crate::adapters::render_survey(
+            &[crate::adapters::AdapterStatus {
+                dialect: &CODELLDB,
+                version: CODELLDB.version(&a),
+                found: Ok(a),
+            }],
+            &mut table,
+        )
+        .expect("render");
+        assert!(String::from_utf8_lossy(&table).contains("1.12.2"));
+        let (base2, exe2) = fake_install("codelldb-bare", None);
+        let a = CODELLDB.discover(Some(&exe2), &base2).expect("found");
+        assert_eq!(CODELLDB.version(&a), None);
+        let _ = std::fs::remove_dir_all(base);
+        let _ = std::fs::remove_dir_all(base2);
+    }
+
+    #[test]
+    fn console_lines_are_expressions_in_commands_mode() {
+        assert_eq!(
+            CODELLDB.console_expression("executor->__0.ptr.pointer->data._max_workers"),
+            "?/nat executor->__0.ptr.pointer->data._max_workers"
+        );
+        assert_eq!(CODELLDB.editor_console_expression("1 + 1"), "?/nat 1 + 1");
+        // Commands mode refuses a backquote prefix and `/cmd`: the hint types commands plainly.
+        let hint = CODELLDB.editor_hold_hint();
+        assert!(!hint.contains("/cmd") && !hint.contains("`` `"), "{hint}");
+        assert!(
+            hint.contains("`script lldb.process.GetThreadByID(TID).Suspend()`"),
+            "{hint}"
+        );
+    }
+
+    #[test]
+    fn exception_info_names_the_real_reason() {
+        let body = serde_json::json!({"breakMode": "always", "description": "breakpoint 3.2", "exceptionId": "Breakpoint"});
+        assert_eq!(
+            CODELLDB.stop_reason_from_exception_info(&body).as_deref(),
+            Some("breakpoint")
+        );
+        let signal = serde_json::json!({"exceptionId": "Signal", "description": "signal SIGSTOP"});
+        assert_eq!(CODELLDB.stop_reason_from_exception_info(&signal), None);
     }
 
     #[test]

@@ -42,6 +42,20 @@ pub fn suspend_script(thread_id: i64, held: bool) -> String {
     format!("script lldb.process.GetThreadByID({thread_id}).{call}()")
 }
 
+/// The LLDB command that lists each thread with its tid, for the editor's hold hints.
+pub const THREAD_LIST: &str = "thread list";
+
+/// LLDB's stop reason of one thread, as `exceptionInfo` names it (`Breakpoint`,
+/// `PlanComplete` after a step), in the walkthroughs' words; `None` for a thread that did not
+/// stop on its own (a signal, no reason).
+pub fn stop_reason_from_exception_id(id: &str) -> Option<String> {
+    match id {
+        "Breakpoint" => Some("breakpoint".into()),
+        "PlanComplete" | "Trace" | "Step" => Some("step".into()),
+        _ => None,
+    }
+}
+
 /// A debug-console answer without LLDB's bookkeeping: `(unsigned long) $3 = 1` reads `1`
 /// (the `$N` counter depends on how many expressions ran before).
 pub fn console_value(raw: &str) -> String {

@@ -129,10 +129,9 @@ impl Dialect for LldbDap {
         crate::os::procs::pid_in_console_text(text)
     }
 
-    fn editor_hold_hint(&self) -> String {
-        "in the Debug Console, `` `thread list `` shows each thread's tid; \
-         `` `script lldb.process.GetThreadByID(TID).Suspend() `` holds one, `.Resume()` releases it after this step"
-            .into()
+    /// An LLDB command goes behind a backquote in lldb-dap's console.
+    fn editor_thread_list(&self) -> Option<String> {
+        Some(format!("`{}", lldb::THREAD_LIST))
     }
 }
 
@@ -193,5 +192,9 @@ mod tests {
         assert_eq!(LLDB_DAP.watch_expressions("executor_shutdown").len(), 2);
         assert_eq!(LLDB_DAP.watch_expressions("1 + 1"), vec!["1 + 1"]);
         assert_eq!(LLDB_DAP.render_value(" false "), "false");
+        assert_eq!(
+            LLDB_DAP.editor_hold_command(true).as_deref(),
+            Some("`script lldb.process.GetThreadByID(TID).Suspend()")
+        );
     }
 }

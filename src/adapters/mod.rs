@@ -186,23 +186,63 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     fn names_one_thread_per_stop(&self) -> bool {
         false
     }
+    /// A thread's own stop reason from its `exceptionInfo` answer, in the walkthroughs' words
+    /// (`breakpoint`, `step`), when it stopped on its own; `None` otherwise. Asked only of
+    /// adapters that name one thread per stop.
+    fn stop_reason_from_exception_info(&self, _body: &Value) -> Option<String> {
+        None
+    }
 
     /// What is wrong with a VS Code launch configuration's keys for this adapter, if anything.
     fn launch_config_problem(&self, _keys: &serde_json::Map<String, Value>) -> Option<String> {
         None
     }
 
+    /// For the editor files: the Debug Console line that lists the threads with their ids,
+    /// in the console's own syntax; `None` when the console has none.
+    fn editor_thread_list(&self) -> Option<String> {
+        None
+    }
+    /// For the editor files: the Debug Console line that holds (or releases) a thread, with
+    /// `TID` for its id: the very line the driver sends ([`Dialect::hold_command`]).
+    fn editor_hold_command(&self, held: bool) -> Option<String> {
+        // A number no thread has, so that replacing it cannot touch the rest of the line.
+        const SENTINEL: i64 = 987_654_321_987;
+        self.hold_command(SENTINEL, held)
+            .map(|c| c.replace(&SENTINEL.to_string(), "TID"))
+    }
     /// For the editor files: how a person holds a thread in VS Code's Debug Console with
     /// this adapter (Markdown).
     fn editor_hold_hint(&self) -> String {
-        format!(
-            "{} cannot hold one thread while the others run: follow the walkthrough's note",
-            self.name()
-        )
+        match (
+            self.editor_thread_list(),
+            self.editor_hold_command(true),
+            self.editor_hold_command(false),
+        ) {
+            (Some(list), Some(hold), Some(release)) => format!(
+                "in the Debug Console, {} shows each thread's tid; {} holds one, {} releases it after this step",
+                markdown_code(&list),
+                markdown_code(&hold),
+                markdown_code(&release)
+            ),
+            _ => format!(
+                "{} cannot hold one thread while the others run: follow the walkthrough's note",
+                self.name()
+            ),
+        }
     }
     /// For the editor files: what to type into the Debug Console to evaluate `expr`.
     fn editor_console_expression(&self, expr: &str) -> String {
         self.console_expression(expr)
+    }
+}
+
+/// `text` as a Markdown code span, fenced with two backquotes when it holds one.
+pub fn markdown_code(text: &str) -> String {
+    if text.contains('`') {
+        format!("`` {text} ``")
+    } else {
+        format!("`{text}`")
     }
 }
 

@@ -7,7 +7,7 @@
 //! section. `dapwalk tour --check` regenerates in memory and names every file that differs.
 
 use super::vscode::{self, Config};
-use crate::adapters::{Dialect, Language, Registry};
+use crate::adapters::{markdown_code, Dialect, Language, Registry};
 use crate::checks::{check, Observation};
 use crate::project::{display_path, Project};
 use crate::walkthrough::{Action, MarkerRef, Prepared, Step};
@@ -129,7 +129,37 @@ fn watch_exprs(dialect: &dyn Dialect, expr: &str) -> String {
         .join(" or ")
 }
 
-fn action_text(step: &Step, dialect: &dyn Dialect) -> String {
+/// One text per dialect, said once when every dialect spells it the same, else each with
+/// its adapter's name (`lldb-dap: …; CodeLLDB: …`).
+fn per_dialect(dialects: &[&'static dyn Dialect], text: impl Fn(&dyn Dialect) -> String) -> String {
+    let texts: Vec<(&'static str, String)> = dialects
+        .iter()
+        .map(|&d| (d.display_name(), text(d)))
+        .collect();
+    match texts.first() {
+        Some((_, first)) if texts.iter().all(|(_, t)| t == first) => first.clone(),
+        _ => texts
+            .iter()
+            .map(|(n, t)| format!("{n}: {t}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
+}
+
+/// The dialects a walkthrough's editor text is written for: each one it has a launch
+/// configuration for, else the one CI checks its track on.
+fn text_dialects(prep: &Prepared, configs: &[Config]) -> Vec<&'static dyn Dialect> {
+    let mut ds: Vec<&'static dyn Dialect> = configs_for(prep, configs)
+        .into_iter()
+        .map(|(d, _)| d)
+        .collect();
+    if ds.is_empty() {
+        ds.push(tour_dialect(prep.walkthrough.language));
+    }
+    ds
+}
+
+fn action_text(step: &Step, dialects: &[&'static dyn Dialect]) -> String {
     let on = step
         .thread
         .as_ref()
@@ -145,7 +175,7 @@ fn action_text(step: &Step, dialect: &dyn Dialect) -> String {
         Action::Stay => "Do not run: look at the panes again.".to_string(),
     };
     if !step.hold.is_empty() {
-        let how = dialect.editor_hold_hint();
+        let how = per_dialect(dialects, |d| d.editor_hold_hint());
         let _ = write!(
             s,
             " Before that, keep {} suspended ({how}).",
@@ -153,8 +183,14 @@ fn action_text(step: &Step, dialect: &dyn Dialect) -> String {
         );
     }
     if !step.evaluate.is_empty() {
-        let ex: Vec<String> = step.evaluate.iter().map(|e| format!("`{e}`")).collect();
-        let _ = write!(s, " Then evaluate {} in the Debug Console.", ex.join(", "));
+        let ex = per_dialect(dialects, |d| {
+            step.evaluate
+                .iter()
+                .map(|e| markdown_code(&d.editor_console_expression(e)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+        let _ = write!(s, " Then type into the Debug Console: {ex}.");
     }
     if step.expect.end.as_ref().map(|e| &e.value) == Some(&crate::walkthrough::ExpectEnd::Hang) {
         s.push_str(
@@ -164,7 +200,12 @@ fn action_text(step: &Step, dialect: &dyn Dialect) -> String {
     s
 }
 
-fn step_description(prep: &Prepared, root: &Path, i: usize, dialect: &dyn Dialect) -> String {
+fn step_description(
+    prep: &Prepared,
+    root: &Path,
+    i: usize,
+    dialects: &[&'static dyn Dialect],
+) -> String {
     let w = &prep.walkthrough;
     let step = &w.steps[i];
     let mut d = String::new();
@@ -188,7 +229,7 @@ fn step_description(prep: &Prepared, root: &Path, i: usize, dialect: &dyn Dialec
         }
         let _ = writeln!(d);
     }
-    let _ = writeln!(d, "**Do:** {}\n", action_text(step, dialect));
+    let _ = writeln!(d, "**Do:** {}\n", action_text(step, dialects));
     let expected = check(&step.expect, &Observation::default()).expected;
     if !expected.is_empty() {
         let _ = writeln!(
@@ -215,7 +256,12 @@ fn step_description(prep: &Prepared, root: &Path, i: usize, dialect: &dyn Dialec
             if i == 0 { " (add these now)" } else { "" }
         );
         for x in watches {
-            let _ = writeln!(d, "- {}: {}", x.name, watch_exprs(dialect, &x.expr));
+            let _ = writeln!(
+                d,
+                "- {}: {}",
+                x.name,
+                per_dialect(dialects, |dl| watch_exprs(dl, &x.expr))
+            );
         }
         let _ = writeln!(d);
     }
@@ -235,7 +281,7 @@ fn step_marker(step: &Step) -> Option<&MarkerRef> {
 
 fn tour(prep: &Prepared, root: &Path, configs: &[Config]) -> String {
     let w = &prep.walkthrough;
-    let dialect = tour_dialect(w.language);
+    let dialects = text_dialects(prep, configs);
     let program = display_path(&prep.source, root);
     let mut steps = Vec::new();
     // Before any breakpoint: the program's first marker, else its first line.
@@ -303,7 +349,7 @@ fn tour(prep: &Prepared, root: &Path, configs: &[Config]) -> String {
                 at = p;
             }
         }
-        let mut description = step_description(prep, root, i, dialect);
+        let mut description = step_description(prep, root, i, &dialects);
         // A stop outside the workspace (the standard library) is named in the text.
         if let Some(r) = step_marker(step) {
             if place(prep, root, r).file.is_none() {
@@ -413,6 +459,9 @@ fn breakpoints_md(preps: &[Prepared], root: &Path, configs: &[Config]) -> String
             .collect();
         let _ = writeln!(s, "| {name} | {} |", cells.join(" | "));
     }
+    for lang in [Language::Rust, Language::Python] {
+        debug_console_table(&mut s, preps, root, lang);
+    }
     let _ = writeln!(s, "\n## By walkthrough\n");
     for prep in preps {
         let w = &prep.walkthrough;
@@ -431,6 +480,130 @@ fn breakpoints_md(preps: &[Prepared], root: &Path, configs: &[Config]) -> String
         );
     }
     s
+}
+
+/// The Debug Console lines of one track, in each of its adapters' own syntax: listing the
+/// threads, holding and releasing one, and every expression a walkthrough evaluates.
+fn debug_console_table(s: &mut String, preps: &[Prepared], root: &Path, lang: Language) {
+    let dialects = Registry::builtin().for_language(lang);
+    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    let cell = |t: Option<String>| t.map(|t| markdown_code(&t)).unwrap_or_else(|| "—".into());
+    if dialects
+        .iter()
+        .any(|d| d.editor_hold_command(true).is_some())
+    {
+        rows.push((
+            "list the threads and their tids".into(),
+            dialects
+                .iter()
+                .map(|d| cell(d.editor_thread_list()))
+                .collect(),
+        ));
+        rows.push((
+            "hold a thread".into(),
+            dialects
+                .iter()
+                .map(|d| cell(d.editor_hold_command(true)))
+                .collect(),
+        ));
+        rows.push((
+            "release it".into(),
+            dialects
+                .iter()
+                .map(|d| cell(d.editor_hold_command(false)))
+                .collect(),
+        ));
+    }
+    for prep in preps.iter().filter(|p| p.walkthrough.language == lang) {
+        for (i, step) in prep.walkthrough.steps.iter().enumerate() {
+            for e in &step.evaluate {
+                rows.push((
+                    format!(
+                        "{} step {}",
+                        display_path(&prep.walkthrough.path, root),
+                        i + 1
+                    ),
+                    dialects
+                        .iter()
+                        .map(|d| cell(Some(d.editor_console_expression(e))))
+                        .collect(),
+                ));
+            }
+        }
+    }
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n## Debug Console ({})\n", title_case(lang));
+    let _ = writeln!(
+        s,
+        "| To | {} |",
+        dialects
+            .iter()
+            .map(|d| d.display_name())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    let _ = writeln!(s, "| --- |{}", " --- |".repeat(dialects.len()));
+    for (what, cells) in rows {
+        let _ = writeln!(s, "| {what} | {} |", cells.join(" | "));
+    }
+}
+
+/// Where a person types a spelling in VS Code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpellingPlace {
+    /// The Watch pane (DAP `evaluate` in the `watch` context).
+    Watch,
+    /// The Debug Console (`evaluate` in the `repl` context); `TID` stands for a thread id.
+    Console,
+}
+
+/// Everything the generated files tell a user of `dialect` to type, each with where: so a
+/// test can check each one against what that adapter accepted in a recorded session.
+pub fn spellings(
+    project: &Project,
+    dialect: &dyn Dialect,
+) -> Result<Vec<(SpellingPlace, String)>, String> {
+    let files = crate::walkthrough::collect(project, &[])?;
+    let preps = crate::walkthrough::load_all(project, &files).map_err(|errs| {
+        errs.iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    let mut out: Vec<(SpellingPlace, String)> = Vec::new();
+    let mut add = |place, text: String| {
+        if !out.contains(&(place, text.clone())) {
+            out.push((place, text));
+        }
+    };
+    for prep in preps
+        .iter()
+        .filter(|p| p.walkthrough.language == dialect.language())
+    {
+        for x in &prep.walkthrough.watch {
+            for e in dialect.watch_expressions(&x.expr) {
+                add(SpellingPlace::Watch, e);
+            }
+        }
+        for step in &prep.walkthrough.steps {
+            for e in &step.evaluate {
+                add(SpellingPlace::Console, dialect.editor_console_expression(e));
+            }
+        }
+    }
+    for line in [
+        dialect.editor_thread_list(),
+        dialect.editor_hold_command(true),
+        dialect.editor_hold_command(false),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        add(SpellingPlace::Console, line);
+    }
+    Ok(out)
 }
 
 fn breakpoint_sequence(prep: &Prepared, root: &Path, from_vscode_dir: bool) -> String {
@@ -481,6 +654,32 @@ fn readme_section(preps: &[Prepared], root: &Path, configs: &[Config]) -> String
          to break on and says what to do and what the Call Stack and Watch panes will show. \
          All breakpoints and watch expressions in one place: `{BREAKPOINTS_MD}`.\n"
     );
+    let spelled: Vec<String> = Registry::builtin()
+        .for_language(Language::Rust)
+        .iter()
+        .map(|d| {
+            let watch = d
+                .watch_expressions("global_shutdown")
+                .first()
+                .map(|e| format!("the Watch pane takes {}", markdown_code(e)))
+                .unwrap_or_default();
+            let command = d
+                .editor_thread_list()
+                .map(|c| format!(", an LLDB command {}", markdown_code(&c)))
+                .unwrap_or_default();
+            format!(
+                "with **{}** {watch}, a Debug Console expression {}{command}",
+                d.display_name(),
+                markdown_code(&d.editor_console_expression("EXPR"))
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        s,
+        "Each Rust adapter has its own spelling for what you type (the tours give each; \
+         `{BREAKPOINTS_MD}` lists them all): {}.\n",
+        spelled.join("; ")
+    );
     let _ = writeln!(s, "| Walkthrough | Configuration | Tour | Ends |");
     let _ = writeln!(s, "| --- | --- | --- | --- |");
     for prep in preps {
@@ -511,19 +710,26 @@ fn readme_section(preps: &[Prepared], root: &Path, configs: &[Config]) -> String
     let _ = writeln!(s);
     for prep in preps {
         let w = &prep.walkthrough;
-        let dialect = tour_dialect(w.language);
+        let dialects = text_dialects(prep, configs);
         let _ = writeln!(
             s,
             "<details><summary>{}: breakpoints, call stacks, watch values</summary>\n",
             tour_name(prep)
         );
         if !w.watch.is_empty() {
-            let list: Vec<String> = w
-                .watch
-                .iter()
-                .map(|x| format!("{} = {}", x.name, watch_exprs(dialect, &x.expr)))
-                .collect();
-            let _ = writeln!(s, "Watch ({}): {}\n", dialect.name(), list.join("; "));
+            for &dialect in &dialects {
+                let list: Vec<String> = w
+                    .watch
+                    .iter()
+                    .map(|x| format!("{} = {}", x.name, watch_exprs(dialect, &x.expr)))
+                    .collect();
+                let _ = writeln!(
+                    s,
+                    "Watch ({}): {}\n",
+                    dialect.display_name(),
+                    list.join("; ")
+                );
+            }
         }
         for (i, step) in w.steps.iter().enumerate() {
             let mut bps: Vec<String> = step
@@ -549,7 +755,7 @@ fn readme_section(preps: &[Prepared], root: &Path, configs: &[Config]) -> String
                 } else {
                     format!("{}; ", bps.join(", "))
                 },
-                action_text(step, dialect)
+                action_text(step, &dialects)
                     .split(". ")
                     .next()
                     .unwrap_or_default()

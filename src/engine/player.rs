@@ -399,7 +399,10 @@ impl Player<'_> {
                             .copied()
                             .find(|t| !held.contains(t))
                             .and_then(|t| stop.focused_on(t));
-                        Ok(Landing::Stopped(ran.unwrap_or(stop)))
+                        match ran {
+                            Some(ran) => Ok(Landing::Stopped(ran)),
+                            None => self.stop_of_a_thread_let_run(stop, &held).await,
+                        }
                     }
                     other => other,
                 };
@@ -422,6 +425,47 @@ impl Player<'_> {
                 self.wait_landing(step.timeout).await
             }
         }
+    }
+
+    /// A stop that named only held threads, resolved from the threads that ran. An adapter
+    /// that sends one `stopped` event per stop (CodeLLDB) names the thread LLDB selects, which
+    /// can be a held one with a stale reason while a thread let run really stopped: each thread
+    /// let run is asked its own reason (`exceptionInfo`) and the first that stopped at a
+    /// breakpoint or after a step is the stop. Adapters that report every stopping thread
+    /// (lldb-dap) keep the stop as reported.
+    async fn stop_of_a_thread_let_run(
+        &mut self,
+        stop: Stop,
+        held: &[i64],
+    ) -> Result<Landing, StepError> {
+        let dialect = self.launcher.dialect();
+        if !dialect.names_one_thread_per_stop() {
+            return Ok(Landing::Stopped(stop));
+        }
+        let threads = self.session()?.threads().await?;
+        for t in threads.iter().filter(|t| !held.contains(&t.id)) {
+            // A thread that cannot say why it stopped (starting, ending) did not cause it.
+            let Ok(info) = self.session()?.exception_info(t.id).await else {
+                continue;
+            };
+            if let Some(reason) = dialect.stop_reason_from_exception_info(&info) {
+                let mut reasons = stop.reasons.clone();
+                reasons.push((t.id, reason.clone()));
+                let mut thread_ids = vec![t.id];
+                thread_ids.extend(stop.thread_ids.iter().copied().filter(|&i| i != t.id));
+                return Ok(Landing::Stopped(Stop {
+                    reason,
+                    description: info["description"].as_str().map(str::to_string),
+                    thread_id: Some(t.id),
+                    thread_ids,
+                    reasons,
+                    // The ids the stale event named belong to the held thread's old stop.
+                    hit_breakpoint_ids: Vec::new(),
+                    all_threads_stopped: stop.all_threads_stopped,
+                }));
+            }
+        }
+        Ok(Landing::Stopped(stop))
     }
 
     /// Keeps a thread suspended (or lets it run again) across the next resume, through the
