@@ -22,6 +22,9 @@ use std::sync::Arc;
 
 /// `dapwalk`'s entry point: parses the command line, runs it, prints an error once.
 pub fn main() -> ExitCode {
+    // First, while single-threaded: it forks the guardian that ends this run's processes
+    // even if dapwalk is killed.
+    crate::os::run::arm();
     let cli = Cli::parse();
     match run(cli) {
         Ok(exit) => exit.into(),
@@ -168,6 +171,7 @@ fn run_walkthroughs(
     registry: &Registry,
     args: RunArgs,
 ) -> Result<Exit, CliError> {
+    end_strays();
     // The Python that plays the Python track also resolves its stdlib markers.
     let project = &project.clone().with_python(args.adapters.python.clone());
     let config = match args.config.as_deref() {
@@ -219,7 +223,7 @@ fn run_walkthroughs(
     };
     let rt = runtime()?;
     let progress = Progress::new(prepared.len());
-    let results = rt.block_on(crate::session::until_ctrl_c(crate::engine::play_all(
+    let results = rt.block_on(crate::session::until_signal(crate::engine::play_all(
         prepared,
         launchers,
         opts,
@@ -227,7 +231,7 @@ fn run_walkthroughs(
         progress.callback(),
     )));
     progress.clear();
-    let results = results.map_err(|_| CliError::Interrupted)?;
+    let results = results.map_err(CliError::Interrupted)?;
 
     let palette = Palette::for_stdout();
     let mut out = std::io::stdout().lock();
@@ -266,6 +270,7 @@ fn run_walkthroughs(
 }
 
 fn present(project: &Project, registry: &Registry, args: PresentArgs) -> Result<Exit, CliError> {
+    end_strays();
     let project = &project.clone().with_python(args.adapters.python.clone());
     let prep = walkthrough::load(&args.path)
         .and_then(|w| walkthrough::prepare(project, w))
@@ -299,7 +304,29 @@ fn present(project: &Project, registry: &Registry, args: PresentArgs) -> Result<
         Presented::AsWritten => Ok(Exit::Passed),
         Presented::Departed => Ok(Exit::Departed),
         Presented::CouldNotPlay => Ok(Exit::CouldNotCheck),
-        Presented::Interrupted => Err(CliError::Interrupted),
+        Presented::Interrupted(s) => Err(CliError::Interrupted(s)),
+    }
+}
+
+/// Ends what an earlier dapwalk run left (its dapwalk and its guardian both gone, say after
+/// a SIGKILL of the whole group), and says so: those processes are deadlocked programs and
+/// debuggers nobody will ever end otherwise.
+fn end_strays() {
+    for s in crate::os::run::end_strays() {
+        let owner = s.mark.split('-').next().unwrap_or("?");
+        eprintln!(
+            "dapwalk: ended pid {} ({}), left by an earlier dapwalk run (pid {owner}) that is gone",
+            s.pid,
+            cut(&s.cmdline, 80)
+        );
+    }
+}
+
+/// `text` cut to `max` characters, with an ellipsis when cut.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
     }
 }
 
