@@ -1,0 +1,193 @@
+//! Nothing of a run survives whatever ends it: SIGTERM and SIGHUP end `dapwalk run` like
+//! Ctrl-C with their own exit codes, a SIGKILLed dapwalk's processes are ended by its
+//! guardian, and processes left by an earlier dead run are ended (and named) by the next one.
+
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn build_scenarios() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "scenarios", "--bins"])
+            .current_dir(root())
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the scenarios failed");
+    });
+}
+
+const MARK: &str = "DAPWALK_RELIABILITY_MARK";
+
+/// A dapwalk command whose every descendant bears `mark` in its environment.
+fn dapwalk(mark: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dapwalk"));
+    cmd.args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env(MARK, mark)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+fn unique(name: &str) -> String {
+    format!("{name}-{}", std::process::id())
+}
+
+/// Live processes (not zombies) whose environment holds `var=value`, with their command lines.
+fn bearing(var: &str, value: &str) -> Vec<(u32, String)> {
+    let needle = format!("{var}={value}");
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(environ) = std::fs::read(e.path().join("environ")) else {
+            continue;
+        };
+        if !environ.split(|b| *b == 0).any(|v| v == needle.as_bytes()) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        let state = stat
+            .rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().next().map(str::to_string));
+        if matches!(state.as_deref(), Some("Z" | "X") | None) {
+            continue;
+        }
+        let cmdline = std::fs::read(e.path().join("cmdline"))
+            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+            .unwrap_or_default();
+        found.push((pid, cmdline));
+    }
+    found
+}
+
+fn leftovers(mark: &str) -> Vec<(u32, String)> {
+    bearing(MARK, mark)
+}
+
+/// Waits until the debuggee of the run marked `mark` runs (its command line names `program`).
+fn wait_for_debuggee(mark: &str, program: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !leftovers(mark).iter().any(|(_, c)| c.contains(program)) {
+        assert!(Instant::now() < deadline, "the debuggee never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits (bounded) for every process of the run to be gone, then asserts it.
+fn assert_nothing_left(mark: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !leftovers(mark).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(leftovers(mark), Vec::new());
+}
+
+fn signal(pid: u32, sig: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig).expect("send signal");
+}
+
+/// Plays the hanging walkthrough, sends `sig` once its debuggee runs, and returns the exit
+/// code and stderr after checking that nothing of the run is left.
+fn signalled_run(name: &str, sig: nix::sys::signal::Signal) -> (Option<i32>, String) {
+    build_scenarios();
+    let mark = unique(name);
+    let child = dapwalk(
+        &mark,
+        &[
+            "run",
+            "--no-build",
+            "walkthroughs/rust/07-force-deadlock.toml",
+        ],
+    )
+    .spawn()
+    .expect("spawn dapwalk");
+    wait_for_debuggee(&mark, "force_deadlock");
+    signal(child.id(), sig);
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_nothing_left(&mark);
+    (out.status.code(), stderr)
+}
+
+#[test]
+fn sigterm_ends_a_run_like_ctrl_c_with_exit_143() {
+    let (code, stderr) = signalled_run("sigterm", nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(code, Some(143), "{stderr}");
+    assert!(stderr.contains("terminated (SIGTERM)"), "{stderr}");
+}
+
+#[test]
+fn sighup_ends_a_run_like_ctrl_c_with_exit_129() {
+    let (code, stderr) = signalled_run("sighup", nix::sys::signal::Signal::SIGHUP);
+    assert_eq!(code, Some(129), "{stderr}");
+    assert!(stderr.contains("hung up (SIGHUP)"), "{stderr}");
+}
+
+#[test]
+fn a_sigkilled_run_leaves_nothing_once_its_guardian_has_swept() {
+    build_scenarios();
+    let mark = unique("sigkill");
+    let mut child = dapwalk(
+        &mark,
+        &[
+            "run",
+            "--no-build",
+            "walkthroughs/rust/14-pep3148-mutual.toml",
+        ],
+    )
+    .spawn()
+    .expect("spawn dapwalk");
+    wait_for_debuggee(&mark, "pep3148_mutual");
+    // Mid-hang: the program deadlocks as soon as it runs; give the adapter time to be
+    // waiting on it.
+    std::thread::sleep(Duration::from_millis(500));
+    let before = leftovers(&mark);
+    assert!(
+        before.iter().any(|(_, c)| c.contains("lldb-dap")),
+        "the adapter runs before the kill: {before:?}"
+    );
+    signal(child.id(), nix::sys::signal::Signal::SIGKILL);
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), None, "dapwalk died of the signal");
+    // The guardian bears the mark too, so an empty list also means it finished.
+    assert_nothing_left(&mark);
+}
+
+#[test]
+fn a_run_ends_processes_an_earlier_dead_run_left_and_names_them() {
+    // A process marked by a dapwalk run whose dapwalk is gone (no pid is that large).
+    let stray = Command::new("sleep")
+        .arg("300")
+        .env("DAPWALK_RUN", "999999999-1")
+        .spawn()
+        .expect("spawn sleep");
+    let pid = stray.id();
+    let mark = unique("stray");
+    let out = dapwalk(
+        &mark,
+        &["run", "--no-build", "walkthroughs/no-such-file.toml"],
+    )
+    .output()
+    .expect("dapwalk runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("ended pid {pid} (sleep 300"))
+            && stderr.contains("earlier dapwalk run (pid 999999999)"),
+        "{stderr}"
+    );
+    let mut stray = stray;
+    let status = stray.wait().expect("wait");
+    assert_eq!(status.code(), None, "the stray was killed");
+    assert_nothing_left(&mark);
+}
