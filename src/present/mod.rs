@@ -1128,6 +1128,7 @@ title = "three"
 do = "continue"
 thread = "MainThread"
 hold = ["TPExecutor-0_0"]
+expect.end = "hang"
 "#;
 
     fn walk() -> Walkthrough {
