@@ -191,3 +191,111 @@ fn a_run_ends_processes_an_earlier_dead_run_left_and_names_them() {
     assert_eq!(status.code(), None, "the stray was killed");
     assert_nothing_left(&mark);
 }
+
+/// A copy of the project's scenarios and one walkthrough in a scratch folder, whose
+/// `target/debug` holds what the test puts there.
+fn scratch_project(name: &str) -> std::path::PathBuf {
+    let dir = root().join("target/test-scratch").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("walkthroughs/rust")).expect("mkdir");
+    let status = Command::new("cp")
+        .args(["-r", "scenarios"])
+        .arg(&dir)
+        .current_dir(root())
+        .status()
+        .expect("cp runs");
+    assert!(status.success());
+    std::fs::copy(
+        root().join("walkthroughs/rust/01-no-deadlock.toml"),
+        dir.join("walkthroughs/rust/01-no-deadlock.toml"),
+    )
+    .expect("copy walkthrough");
+    dir
+}
+
+fn run_in(project: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dapwalk"))
+        .arg("--project")
+        .arg(project)
+        .args(args)
+        .current_dir(project)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("dapwalk runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn no_build_says_when_the_program_is_missing_or_stale() {
+    let dir = scratch_project("no-build");
+    let (code, stderr) = run_in(&dir, &["run", "--no-build"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--no-build: target/debug/no_deadlock is not built"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    // A binary older than the sources it is built from.
+    std::fs::create_dir_all(dir.join("target/debug")).expect("mkdir");
+    let binary = dir.join("target/debug/no_deadlock");
+    let f = std::fs::File::create(&binary).expect("create");
+    f.set_modified(std::time::SystemTime::UNIX_EPOCH)
+        .expect("set mtime");
+    let (code, stderr) = run_in(&dir, &["run", "--no-build"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--no-build: target/debug/no_deadlock is stale (scenarios/"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_python_that_is_not_there_is_said_plainly() {
+    let mark = unique("python");
+    let out = dapwalk(
+        &mark,
+        &[
+            "run",
+            "--no-build",
+            "--python",
+            "/nonexistent/python3",
+            "walkthroughs/python/01-no-deadlock.toml",
+        ],
+    )
+    .output()
+    .expect("dapwalk runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        "dapwalk: --python /nonexistent/python3: no such file"
+    );
+}
+
+#[test]
+fn a_named_pipe_among_the_walkthroughs_blocks_nothing() {
+    let dir = scratch_project("fifo");
+    nix::unistd::mkfifo(
+        &dir.join("walkthroughs/rust/pipe.toml"),
+        nix::sys::stat::Mode::S_IRWXU,
+    )
+    .expect("mkfifo");
+    // `list` would block forever on reading the pipe; it must list the one file.
+    let out = Command::new(env!("CARGO_BIN_EXE_dapwalk"))
+        .arg("--project")
+        .arg(&dir)
+        .arg("list")
+        .current_dir(&dir)
+        .output()
+        .expect("dapwalk runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("01-no-deadlock.toml"), "{stdout}");
+    assert!(!stdout.contains("pipe.toml"), "{stdout}");
+    let (code, stderr) = run_in(&dir, &["show", "walkthroughs/rust/pipe.toml"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("pipe.toml"), "{stderr}");
+}

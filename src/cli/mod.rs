@@ -172,6 +172,7 @@ fn run_walkthroughs(
     args: RunArgs,
 ) -> Result<Exit, CliError> {
     end_strays();
+    check_python(args.adapters.python.as_deref())?;
     // The Python that plays the Python track also resolves its stdlib markers.
     let project = &project.clone().with_python(args.adapters.python.clone());
     let config = match args.config.as_deref() {
@@ -214,6 +215,10 @@ fn run_walkthroughs(
 
     if needed.contains(&Language::Rust) && !args.no_build {
         project.build_programs()?;
+    } else if args.no_build {
+        for p in &prepared {
+            check_built(project, &p.walkthrough)?;
+        }
     }
 
     let opts = RunOptions {
@@ -271,6 +276,7 @@ fn run_walkthroughs(
 
 fn present(project: &Project, registry: &Registry, args: PresentArgs) -> Result<Exit, CliError> {
     end_strays();
+    check_python(args.adapters.python.as_deref())?;
     let project = &project.clone().with_python(args.adapters.python.clone());
     let prep = walkthrough::load(&args.path)
         .and_then(|w| walkthrough::prepare(project, w))
@@ -290,6 +296,8 @@ fn present(project: &Project, registry: &Registry, args: PresentArgs) -> Result<
         .map_err(|e| e.to_string())?;
     if lang == Language::Rust && !args.no_build {
         project.build_programs()?;
+    } else if args.no_build {
+        check_built(project, &prep.walkthrough)?;
     }
     let options = crate::present::PresentOptions {
         auto: args
@@ -319,6 +327,64 @@ fn end_strays() {
             s.pid,
             cut(&s.cmdline, 80)
         );
+    }
+}
+
+/// An explicit `--python` that is not there is said as such, before anything asks it for
+/// its standard library or debugpy.
+fn check_python(python: Option<&Path>) -> Result<(), CliError> {
+    let Some(p) = python else { return Ok(()) };
+    match std::fs::metadata(p) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(CliError::Setup(format!(
+            "--python {}: no such file",
+            p.display()
+        ))),
+        Err(e) => Err(CliError::Setup(format!("--python {}: {e}", p.display()))),
+        Ok(m) if m.is_dir() => Err(CliError::Setup(format!(
+            "--python {}: is a folder, not a Python",
+            p.display()
+        ))),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// With `--no-build` the Rust program must already be built, and from the sources as they
+/// are: a missing binary otherwise surfaces as an adapter's puzzling launch error, and a
+/// stale one plays a program the walkthrough was not written for.
+fn check_built(project: &Project, w: &walkthrough::Walkthrough) -> Result<(), CliError> {
+    if w.language != Language::Rust {
+        return Ok(());
+    }
+    let binary = project.launch_program(w.language, &w.scenario);
+    let shown = display_path(&binary, &project.root);
+    let built = match std::fs::metadata(&binary).and_then(|m| m.modified()) {
+        Ok(t) => t,
+        Err(_) => {
+            return Err(CliError::Setup(format!(
+                "--no-build: {shown} is not built; run cargo build -p scenarios --bins, or drop --no-build"
+            )))
+        }
+    };
+    let mut newest: Option<(std::time::SystemTime, std::path::PathBuf)> = None;
+    let sources = walkdir::WalkDir::new(project.port_dir())
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "rs"))
+        .map(|e| e.into_path())
+        .chain(std::iter::once(project.root.join("scenarios/Cargo.toml")));
+    for src in sources {
+        if let Ok(t) = std::fs::metadata(&src).and_then(|m| m.modified()) {
+            if newest.as_ref().is_none_or(|(n, _)| t > *n) {
+                newest = Some((t, src));
+            }
+        }
+    }
+    match newest {
+        Some((t, src)) if t > built => Err(CliError::Setup(format!(
+            "--no-build: {shown} is stale ({} changed after it was built); run cargo build -p scenarios --bins, or drop --no-build",
+            display_path(&src, &project.root)
+        ))),
+        _ => Ok(()),
     }
 }
 
