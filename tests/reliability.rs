@@ -299,3 +299,88 @@ fn a_named_pipe_among_the_walkthroughs_blocks_nothing() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("pipe.toml"), "{stderr}");
 }
+
+fn which(names: &[&str]) -> String {
+    for dir in std::env::var("PATH").unwrap_or_default().split(':') {
+        for name in names {
+            let p = std::path::Path::new(dir).join(name);
+            if p.is_file() {
+                return p.display().to_string();
+            }
+        }
+    }
+    panic!("none of {names:?} is installed: run scripts/setup");
+}
+
+/// An lldb-dap behind a proxy that, when the `command` request arrives, kills the real
+/// adapter and dies itself: an adapter killed in the middle of that request.
+fn adapter_dying_on(dir: &std::path::Path, command: &str) -> std::path::PathBuf {
+    let real = which(&["lldb-dap-22", "lldb-dap"]);
+    let script = dir.join("lldb-dap-dies-on");
+    std::fs::write(
+        &script,
+        format!(
+            r#"#!/usr/bin/env python3
+import os, subprocess, sys, threading
+real = "{real}"
+if "--version" in sys.argv:
+    os.execv(real, [real, *sys.argv[1:]])
+child = subprocess.Popen([real, *sys.argv[1:]], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+def relay():
+    while True:
+        b = child.stdout.read1(65536)
+        if not b:
+            os._exit(1)
+        sys.stdout.buffer.write(b); sys.stdout.buffer.flush()
+threading.Thread(target=relay, daemon=True).start()
+inp = sys.stdin.buffer
+while True:
+    header = b""
+    while not header.endswith(b"\r\n\r\n"):
+        c = inp.read(1)
+        if not c:
+            child.kill(); os._exit(0)
+        header += c
+    n = int([l for l in header.split(b"\r\n") if l.lower().startswith(b"content-length")][0].split(b":")[1])
+    body = inp.read(n)
+    if b'"command":"{command}"' in body.replace(b" ", b""):
+        child.kill()
+        os._exit(9)
+    child.stdin.write(header + body); child.stdin.flush()
+"#
+        ),
+    )
+    .expect("write script");
+    let mut perm = std::fs::metadata(&script).expect("stat").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&script, perm).expect("chmod");
+    script
+}
+
+#[test]
+fn an_adapter_killed_while_evaluating_a_watch_is_could_not_check() {
+    build_scenarios();
+    let dir = root().join("target/test-scratch/dies-on-evaluate");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let adapter = adapter_dying_on(&dir, "evaluate");
+    let mark = unique("evaluate");
+    let out = dapwalk(
+        &mark,
+        &[
+            "run",
+            "--no-build",
+            "--lldb-dap",
+            adapter.to_str().expect("utf8"),
+            "walkthroughs/rust/01-no-deadlock.toml",
+        ],
+    )
+    .output()
+    .expect("dapwalk runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(stdout.contains("went away"), "the cause is named: {stdout}");
+    assert!(!stdout.contains("not available here"), "{stdout}");
+    assert_nothing_left(&mark);
+}

@@ -48,6 +48,19 @@ pub enum SessionError {
 
 use crate::dap::client::stderr_suffix;
 
+impl SessionError {
+    /// True when the adapter (or its connection) is gone: nothing more can be asked of this
+    /// session, so a caller that tolerates a failed request must not tolerate this one.
+    pub fn adapter_gone(&self) -> bool {
+        matches!(
+            self,
+            SessionError::AdapterGone { .. }
+                | SessionError::Transport(_)
+                | SessionError::Request(RequestError::AdapterGone { .. })
+        )
+    }
+}
+
 /// Timeouts of a session. None of them is a sleep: each bounds a wait for something the
 /// adapter should send, so a healthy session runs at the adapter's pace.
 #[derive(Debug, Clone)]
