@@ -384,3 +384,31 @@ fn an_adapter_killed_while_evaluating_a_watch_is_could_not_check() {
     assert!(!stdout.contains("not available here"), "{stdout}");
     assert_nothing_left(&mark);
 }
+
+#[test]
+fn a_version_probe_whose_child_keeps_stdout_open_neither_hangs_nor_leaves_it() {
+    let dir = root().join("target/test-scratch/probe");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let script = dir.join("lldb-dap");
+    // It answers, then leaves a child holding its stdout for far longer than any test.
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho 'lldb-dap: Debian LLVM version 22.1.8'\necho 'liblldb: lldb version 22.1.8'\nsleep 100000 &\nexit 0\n",
+    )
+    .expect("write");
+    let mut perm = std::fs::metadata(&script).expect("stat").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&script, perm).expect("chmod");
+    let mark = unique("probe");
+    let out = dapwalk(
+        &mark,
+        &["adapters", "--lldb-dap", script.to_str().expect("utf8")],
+    )
+    .output()
+    .expect("dapwalk runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("22.1.8"), "the version was read: {stdout}");
+    // The probe's group was killed with it: no `sleep` of this run is left.
+    assert_nothing_left(&mark);
+}
