@@ -25,11 +25,21 @@ pub fn main() -> ExitCode {
     // First, while single-threaded: it forks the guardian that ends this run's processes
     // even if dapwalk is killed.
     crate::os::run::arm();
-    let cli = Cli::parse();
-    match run(cli) {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help, a version or a usage error: clap prints it and exits; the guardian is
+            // retired first so that it does not outlive the answer.
+            crate::os::run::disarm();
+            e.exit()
+        }
+    };
+    let code = match run(cli) {
         Ok(exit) => exit.into(),
         Err(e) => error::report(&e),
-    }
+    };
+    crate::os::run::disarm();
+    code
 }
 
 fn run(cli: Cli) -> Result<Exit, CliError> {

@@ -61,12 +61,38 @@ fn start_guardian(mark: &str) {
             drop(write);
             guard(read, mark);
         }
-        Ok(nix::unistd::ForkResult::Parent { .. }) => {
+        Ok(nix::unistd::ForkResult::Parent { child }) => {
             drop(read);
-            // Kept open for the life of the process; the kernel closes it at death.
-            std::mem::forget(write);
+            // Kept open for the life of the process (the kernel closes it at death), or
+            // until `disarm` closes it on an orderly exit.
+            if let Ok(mut g) = GUARDIAN.lock() {
+                *g = Some((write, child));
+            }
         }
         Err(_) => {}
+    }
+}
+
+/// The write end of the guardian's pipe and the guardian's pid.
+static GUARDIAN: std::sync::Mutex<Option<(OwnedFd, nix::unistd::Pid)>> =
+    std::sync::Mutex::new(None);
+
+/// On an orderly exit: lets the guardian make its sweep now and waits (briefly) for it to
+/// finish, so that when dapwalk has exited nothing of its run, the guardian included, is
+/// still running.
+pub fn disarm() {
+    let Some((write, pid)) = GUARDIAN.lock().ok().and_then(|mut g| g.take()) else {
+        return;
+    };
+    drop(write);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        match nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
+            Ok(nix::sys::wait::WaitStatus::StillAlive) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            _ => return,
+        }
     }
 }
 
