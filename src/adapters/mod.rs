@@ -512,32 +512,98 @@ pub(crate) fn is_executable(path: &Path) -> bool {
 }
 
 /// Runs `program args` briefly and returns its stdout (and stderr) text, for versions.
+///
+/// The probe runs in its own process group, and its pipes are read on threads: a child it
+/// leaves behind holding stdout open must neither keep this waiting past the guard nor
+/// outlive it (the whole group is killed once the probe exits or the guard runs out).
 pub(crate) fn run_for_output(program: &Path, args: &[&str]) -> Option<String> {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    use std::sync::{Arc, Mutex};
     let mut child = std::process::Command::new(program)
         .args(args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
+        .process_group(0)
         .spawn()
         .ok()?;
+    let pgid = child.id();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let mut buffers = Vec::new();
+    let streams: Vec<Box<dyn Read + Send>> = [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    for mut stream in streams {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        buffers.push(buf.clone());
+        let done = done_tx.clone();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = stream.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut b) = buf.lock() {
+                    b.extend_from_slice(&chunk[..n]);
+                }
+            }
+            let _ = done.send(());
+        });
+    }
+    drop(done_tx);
     // A version query that hangs must not hang `dapwalk adapters`.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
+    let exited = loop {
         match child.try_wait() {
-            Ok(Some(_)) => break,
+            Ok(Some(_)) => break true,
             Ok(None) if std::time::Instant::now() < deadline => {
                 std::thread::sleep(std::time::Duration::from_millis(20))
             }
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
+            _ => break false,
+        }
+    };
+    // Give the pipes a moment to drain what the probe wrote, then end whatever of its group
+    // still runs; its helpers' ends of the pipes close with them.
+    let drain = std::time::Instant::now() + std::time::Duration::from_millis(200);
+    let mut open = buffers.len();
+    while open > 0 && exited {
+        let left = drain.saturating_duration_since(std::time::Instant::now());
+        match done_rx.recv_timeout(left) {
+            Ok(()) => open -= 1,
+            Err(_) => break,
         }
     }
-    let out = child.wait_with_output().ok()?;
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    crate::os::procs::kill_group(pgid);
+    let _ = child.kill();
+    let _ = child.wait();
+    let settle = std::time::Instant::now() + std::time::Duration::from_millis(500);
+    while open > 0 {
+        let left = settle.saturating_duration_since(std::time::Instant::now());
+        match done_rx.recv_timeout(left) {
+            Ok(()) => open -= 1,
+            Err(_) => break,
+        }
+    }
+    if !exited {
+        return None;
+    }
+    let mut text = String::new();
+    for b in buffers {
+        if let Ok(b) = b.lock() {
+            text.push_str(&String::from_utf8_lossy(&b));
+        }
+    }
     Some(text)
 }
 

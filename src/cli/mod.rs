@@ -22,11 +22,24 @@ use std::sync::Arc;
 
 /// `dapwalk`'s entry point: parses the command line, runs it, prints an error once.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
+    // First, while single-threaded: it forks the guardian that ends this run's processes
+    // even if dapwalk is killed.
+    crate::os::run::arm();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help, a version or a usage error: clap prints it and exits; the guardian is
+            // retired first so that it does not outlive the answer.
+            crate::os::run::disarm();
+            e.exit()
+        }
+    };
+    let code = match run(cli) {
         Ok(exit) => exit.into(),
         Err(e) => error::report(&e),
-    }
+    };
+    crate::os::run::disarm();
+    code
 }
 
 fn run(cli: Cli) -> Result<Exit, CliError> {
@@ -168,6 +181,8 @@ fn run_walkthroughs(
     registry: &Registry,
     args: RunArgs,
 ) -> Result<Exit, CliError> {
+    end_strays();
+    check_python(args.adapters.python.as_deref())?;
     // The Python that plays the Python track also resolves its stdlib markers.
     let project = &project.clone().with_python(args.adapters.python.clone());
     let config = match args.config.as_deref() {
@@ -210,6 +225,10 @@ fn run_walkthroughs(
 
     if needed.contains(&Language::Rust) && !args.no_build {
         project.build_programs()?;
+    } else if args.no_build {
+        for p in &prepared {
+            check_built(project, &p.walkthrough)?;
+        }
     }
 
     let opts = RunOptions {
@@ -219,7 +238,7 @@ fn run_walkthroughs(
     };
     let rt = runtime()?;
     let progress = Progress::new(prepared.len());
-    let results = rt.block_on(crate::session::until_ctrl_c(crate::engine::play_all(
+    let results = rt.block_on(crate::session::until_signal(crate::engine::play_all(
         prepared,
         launchers,
         opts,
@@ -227,7 +246,7 @@ fn run_walkthroughs(
         progress.callback(),
     )));
     progress.clear();
-    let results = results.map_err(|_| CliError::Interrupted)?;
+    let results = results.map_err(CliError::Interrupted)?;
 
     let palette = Palette::for_stdout();
     let mut out = std::io::stdout().lock();
@@ -266,6 +285,8 @@ fn run_walkthroughs(
 }
 
 fn present(project: &Project, registry: &Registry, args: PresentArgs) -> Result<Exit, CliError> {
+    end_strays();
+    check_python(args.adapters.python.as_deref())?;
     let project = &project.clone().with_python(args.adapters.python.clone());
     let prep = walkthrough::load(&args.path)
         .and_then(|w| walkthrough::prepare(project, w))
@@ -285,6 +306,8 @@ fn present(project: &Project, registry: &Registry, args: PresentArgs) -> Result<
         .map_err(|e| e.to_string())?;
     if lang == Language::Rust && !args.no_build {
         project.build_programs()?;
+    } else if args.no_build {
+        check_built(project, &prep.walkthrough)?;
     }
     let options = crate::present::PresentOptions {
         auto: args
@@ -299,7 +322,87 @@ fn present(project: &Project, registry: &Registry, args: PresentArgs) -> Result<
         Presented::AsWritten => Ok(Exit::Passed),
         Presented::Departed => Ok(Exit::Departed),
         Presented::CouldNotPlay => Ok(Exit::CouldNotCheck),
-        Presented::Interrupted => Err(CliError::Interrupted),
+        Presented::Interrupted(s) => Err(CliError::Interrupted(s)),
+    }
+}
+
+/// Ends what an earlier dapwalk run left (its dapwalk and its guardian both gone, say after
+/// a SIGKILL of the whole group), and says so: those processes are deadlocked programs and
+/// debuggers nobody will ever end otherwise.
+fn end_strays() {
+    for s in crate::os::run::end_strays() {
+        let owner = s.mark.split('-').next().unwrap_or("?");
+        eprintln!(
+            "dapwalk: ended pid {} ({}), left by an earlier dapwalk run (pid {owner}) that is gone",
+            s.pid,
+            cut(&s.cmdline, 80)
+        );
+    }
+}
+
+/// An explicit `--python` that is not there is said as such, before anything asks it for
+/// its standard library or debugpy.
+fn check_python(python: Option<&Path>) -> Result<(), CliError> {
+    let Some(p) = python else { return Ok(()) };
+    match std::fs::metadata(p) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(CliError::Setup(format!(
+            "--python {}: no such file",
+            p.display()
+        ))),
+        Err(e) => Err(CliError::Setup(format!("--python {}: {e}", p.display()))),
+        Ok(m) if m.is_dir() => Err(CliError::Setup(format!(
+            "--python {}: is a folder, not a Python",
+            p.display()
+        ))),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// With `--no-build` the Rust program must already be built, and from the sources as they
+/// are: a missing binary otherwise surfaces as an adapter's puzzling launch error, and a
+/// stale one plays a program the walkthrough was not written for.
+fn check_built(project: &Project, w: &walkthrough::Walkthrough) -> Result<(), CliError> {
+    if w.language != Language::Rust {
+        return Ok(());
+    }
+    let binary = project.launch_program(w.language, &w.scenario);
+    let shown = display_path(&binary, &project.root);
+    let built = match std::fs::metadata(&binary).and_then(|m| m.modified()) {
+        Ok(t) => t,
+        Err(_) => {
+            return Err(CliError::Setup(format!(
+                "--no-build: {shown} is not built; run cargo build -p scenarios --bins, or drop --no-build"
+            )))
+        }
+    };
+    let mut newest: Option<(std::time::SystemTime, std::path::PathBuf)> = None;
+    let sources = walkdir::WalkDir::new(project.port_dir())
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "rs"))
+        .map(|e| e.into_path())
+        .chain(std::iter::once(project.root.join("scenarios/Cargo.toml")));
+    for src in sources {
+        if let Ok(t) = std::fs::metadata(&src).and_then(|m| m.modified()) {
+            if newest.as_ref().is_none_or(|(n, _)| t > *n) {
+                newest = Some((t, src));
+            }
+        }
+    }
+    match newest {
+        Some((t, src)) if t > built => Err(CliError::Setup(format!(
+            "--no-build: {shown} is stale ({} changed after it was built); run cargo build -p scenarios --bins, or drop --no-build",
+            display_path(&src, &project.root)
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// `text` cut to `max` characters, with an ellipsis when cut.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
     }
 }
 

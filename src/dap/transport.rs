@@ -92,14 +92,20 @@ fn find_header_end(buf: &[u8]) -> Option<usize> {
     buf.windows(4).position(|w| w == b"\r\n\r\n")
 }
 
+/// Checks the complete lines of a header section still being read, line by line exactly as
+/// [`parse_headers`] will once it is whole (lines end at `\n`, a `\r` before it is dropped,
+/// empty lines are skipped), so that whether bytes are refused never depends on where a read
+/// happened to end.
 fn check_partial_headers(buf: &[u8]) -> Result<(), TransportError> {
-    let mut rest = buf;
-    while let Some(pos) = rest.windows(2).position(|w| w == b"\r\n") {
-        let line = &rest[..pos];
+    let complete = match buf.iter().rposition(|&b| b == b'\n') {
+        Some(last) => &buf[..last],
+        None => return Ok(()),
+    };
+    for line in complete.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         if !line.is_empty() {
             header_line(line)?;
         }
-        rest = &rest[pos + 2..];
     }
     Ok(())
 }

@@ -185,6 +185,9 @@ impl Player<'_> {
                         value = Some(dialect.render_value(&v.result));
                         break;
                     }
+                    // A dead adapter is not a value the walkthrough got wrong: it ends the
+                    // walkthrough as could-not-check (exit 2).
+                    Err(e) if e.adapter_gone() => return Err(e.into()),
                     Err(e) => last_err = e.to_string(),
                 }
             }
@@ -199,6 +202,7 @@ impl Player<'_> {
                 .await
             {
                 Ok(body) => dialect.console_value(body["result"].as_str().unwrap_or_default()),
+                Err(e) if e.adapter_gone() => return Err(e.into()),
                 Err(e) => format!("error: {e}"),
             };
             obs.evaluate.push(text);

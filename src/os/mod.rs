@@ -1,5 +1,7 @@
 //! What dapwalk asks of the operating system (Linux): the process table and killing
-//! ([`procs`]), and reading whether a program's threads are blocked for good ([`hang`]).
+//! ([`procs`]), reading whether a program's threads are blocked for good ([`hang`]), and the
+//! mark and guardian that end a run's processes whatever ends dapwalk ([`run`]).
 
 pub mod hang;
 pub mod procs;
+pub mod run;

@@ -47,8 +47,17 @@ pub enum Presented {
     Departed,
     /// A step could not be played.
     CouldNotPlay,
-    /// Ctrl-C, SIGTERM or SIGHUP.
-    Interrupted,
+    /// Ctrl-C, SIGTERM or SIGHUP: which one, for the exit code.
+    Interrupted(crate::session::Interrupted),
+}
+
+/// The number of the signal that asked the presenter to stop (0: none yet). The stop channel
+/// says only that one came; the exit code needs which.
+static SIGNALLED: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+fn signalled() -> crate::session::Interrupted {
+    crate::session::Interrupted::from_number(SIGNALLED.load(std::sync::atomic::Ordering::SeqCst))
+        .unwrap_or(crate::session::Interrupted::Int)
 }
 
 /// Presents `prep` on `adapter`. An `Err` is something that prevented presenting at all (or
@@ -132,7 +141,7 @@ pub fn present(
         return Err(format!("processes survived teardown: {leftovers:?}"));
     }
     Ok(match end {
-        End::Interrupted => Presented::Interrupted,
+        End::Interrupted => Presented::Interrupted(signalled()),
         End::Error(..) => Presented::CouldNotPlay,
         _ if results.iter().any(|r| !r.verdict.passed()) => Presented::Departed,
         _ => Presented::AsWritten,
@@ -146,17 +155,23 @@ async fn watch_signals(
 ) -> std::io::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut signals = Vec::new();
-    for kind in [
-        SignalKind::interrupt(),
-        SignalKind::terminate(),
-        SignalKind::hangup(),
+    for (kind, number) in [
+        (SignalKind::interrupt(), 2),
+        (SignalKind::terminate(), 15),
+        (SignalKind::hangup(), 1),
     ] {
-        signals.push(signal(kind)?);
+        signals.push((signal(kind)?, number));
     }
-    for mut s in signals {
+    for (mut s, number) in signals {
         let stop = stop.clone();
         tokio::spawn(async move {
             while s.recv().await.is_some() {
+                let _ = SIGNALLED.compare_exchange(
+                    0,
+                    number,
+                    std::sync::atomic::Ordering::SeqCst,
+                    std::sync::atomic::Ordering::SeqCst,
+                );
                 let _ = stop.send(true);
             }
         });
@@ -227,6 +242,12 @@ fn read_single_keys(tx: &mpsc::Sender<Key>, stop: &tokio::sync::watch::Sender<bo
         let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
         let key = match k.code {
             KeyCode::Char('c') if ctrl => {
+                let _ = SIGNALLED.compare_exchange(
+                    0,
+                    2,
+                    std::sync::atomic::Ordering::SeqCst,
+                    std::sync::atomic::Ordering::SeqCst,
+                );
                 let _ = stop.send(true);
                 continue;
             }
@@ -1098,6 +1119,7 @@ title = "three"
 do = "continue"
 thread = "MainThread"
 hold = ["TPExecutor-0_0"]
+expect.end = "hang"
 "#;
 
     fn walk() -> Walkthrough {

@@ -51,6 +51,19 @@ pub enum SessionError {
 
 use crate::dap::client::stderr_suffix;
 
+impl SessionError {
+    /// True when the adapter (or its connection) is gone: nothing more can be asked of this
+    /// session, so a caller that tolerates a failed request must not tolerate this one.
+    pub fn adapter_gone(&self) -> bool {
+        matches!(
+            self,
+            SessionError::AdapterGone { .. }
+                | SessionError::Transport(_)
+                | SessionError::Request(RequestError::AdapterGone { .. })
+        )
+    }
+}
+
 /// Timeouts of a session. None of them is a sleep: each bounds a wait for something the
 /// adapter should send, so a healthy session runs at the adapter's pace.
 #[derive(Debug, Clone)]
@@ -270,6 +283,9 @@ pub struct Session {
     adapter_pid: Option<u32>,
     debuggee_pid: Option<u32>,
     known_pids: Vec<u32>,
+    /// The value of [`crate::os::run::SESSION_VAR`] every process of this session inherits,
+    /// when the session started its adapter.
+    session_mark: Option<String>,
     /// The adapter's capabilities (the `initialize` body, updated by `capabilities` events).
     pub capabilities: Value,
     /// What the adapter said about the breakpoints set during the handshake, in order.
@@ -296,8 +312,15 @@ impl Session {
         timeouts: Timeouts,
     ) -> Result<Session, SessionError> {
         let launch_args = adapter.launch_arguments(target)?;
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let session_mark = NEXT
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .to_string();
         let mut cmd = tokio::process::Command::new(&adapter.program);
         cmd.args(&adapter.args)
+            // Every process of the session inherits it, so teardown finds the debuggee even
+            // when the adapter died before naming it.
+            .env(crate::os::run::SESSION_VAR, &session_mark)
             // The program inherits the adapter's environment. Variables that decide the
             // scenarios' races come only from the walkthrough, never from the user's shell.
             .env_remove("PYTHONUNBUFFERED")
@@ -360,6 +383,7 @@ impl Session {
             events,
             Some(child),
             adapter_pid,
+            Some(session_mark),
             launch_args,
             breakpoints,
             timeouts,
@@ -384,6 +408,7 @@ impl Session {
             events,
             None,
             None,
+            None,
             launch_args,
             breakpoints,
             timeouts,
@@ -398,6 +423,7 @@ impl Session {
         events: Events,
         child: Option<tokio::process::Child>,
         adapter_pid: Option<u32>,
+        session_mark: Option<String>,
         launch_args: Value,
         breakpoints: &Breakpoints,
         timeouts: Timeouts,
@@ -410,6 +436,7 @@ impl Session {
             adapter_pid,
             debuggee_pid: None,
             known_pids: adapter_pid.into_iter().collect(),
+            session_mark,
             capabilities: Value::Null,
             breakpoints: Vec::new(),
             output: String::new(),
@@ -943,6 +970,24 @@ impl Session {
                 }
             }
         }
+        // What the pids above miss: a debuggee whose adapter died before naming it, after
+        // the tree that led to it broke. It still bears the session's mark.
+        if let (Some(run), Some(session)) = (crate::os::run::mark(), &self.session_mark) {
+            for pid in crate::os::run::marked(&run, Some(session)) {
+                procs::kill(pid);
+                if !self.known_pids.contains(&pid) {
+                    let name = procs::info(pid).map(|p| p.cmdline).unwrap_or_default();
+                    eprintln!(
+                        "dapwalk: killed pid {pid} ({name}), which the adapter had not named; found by its mark"
+                    );
+                    self.known_pids.push(pid);
+                }
+                if !killed.contains(&pid) {
+                    killed.push(pid);
+                }
+            }
+        }
+        reap(&killed);
         killed
     }
 }
@@ -959,16 +1004,75 @@ impl Drop for Session {
     }
 }
 
-/// The user pressed Ctrl-C.
-#[derive(Debug, thiserror::Error)]
-#[error("interrupted")]
-pub struct Interrupted;
+/// Collects the exit status of those of `pids` that were orphans reparented to dapwalk (its
+/// subreaper role), so that they leave no zombie. The adapter, tokio's child, is skipped
+/// by the caller's `wait`; waiting on a pid that is not our child fails harmlessly.
+fn reap(pids: &[u32]) {
+    let me = std::process::id();
+    for &pid in pids {
+        let orphan = procs::info(pid).is_some_and(|p| p.ppid == me && p.state == 'Z');
+        if orphan {
+            if let Ok(raw) = i32::try_from(pid) {
+                let _ = nix::sys::wait::waitpid(
+                    nix::unistd::Pid::from_raw(raw),
+                    Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+                );
+            }
+        }
+    }
+}
 
-/// Runs `work` until it finishes or Ctrl-C arrives. On Ctrl-C the future is dropped, and
-/// with it every [`Session`] it holds, whose `Drop` kills adapter, helpers and debuggee.
-pub async fn until_ctrl_c<F: std::future::Future>(work: F) -> Result<F::Output, Interrupted> {
+/// A signal that ends a run the way Ctrl-C does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Interrupted {
+    #[error("interrupted (SIGINT)")]
+    Int,
+    #[error("terminated (SIGTERM)")]
+    Term,
+    #[error("hung up (SIGHUP)")]
+    Hup,
+}
+
+impl Interrupted {
+    /// The signal's number (the shell's exit code for it is 128 plus this).
+    pub fn number(self) -> i32 {
+        match self {
+            Interrupted::Int => 2,
+            Interrupted::Term => 15,
+            Interrupted::Hup => 1,
+        }
+    }
+
+    /// The signal with that number, if it is one of the three.
+    pub fn from_number(n: i32) -> Option<Interrupted> {
+        [Interrupted::Int, Interrupted::Term, Interrupted::Hup]
+            .into_iter()
+            .find(|s| s.number() == n)
+    }
+}
+
+/// Runs `work` until it finishes or SIGINT, SIGTERM or SIGHUP arrives. On a signal the
+/// future is dropped, and with it every [`Session`] it holds, whose `Drop` kills adapter,
+/// helpers and debuggee.
+pub async fn until_signal<F: std::future::Future>(work: F) -> Result<F::Output, Interrupted> {
+    use tokio::signal::unix::{signal, SignalKind};
+    // A signal that cannot be watched keeps its default action (death), which the run's
+    // guardian still cleans up after.
+    let mut int = signal(SignalKind::interrupt()).ok();
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut hup = signal(SignalKind::hangup()).ok();
+    async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
+        match s {
+            Some(s) => {
+                s.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    }
     tokio::select! {
         out = work => Ok(out),
-        _ = tokio::signal::ctrl_c() => Err(Interrupted),
+        _ = next(&mut int) => Err(Interrupted::Int),
+        _ = next(&mut term) => Err(Interrupted::Term),
+        _ = next(&mut hup) => Err(Interrupted::Hup),
     }
 }

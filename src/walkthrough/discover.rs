@@ -14,15 +14,21 @@ pub fn collect(project: &Project, paths: &[PathBuf]) -> Result<Vec<PathBuf>, Str
     };
     let mut out = Vec::new();
     for r in roots {
-        if r.is_dir() {
-            walk(&r, &mut out).map_err(|e| format!("{}: {e}", r.display()))?;
-        } else if r.is_file() {
-            out.push(r);
-        } else {
-            return Err(format!(
-                "{}: no such walkthrough file or folder",
-                r.display()
-            ));
+        match std::fs::metadata(&r) {
+            Ok(m) if m.is_dir() => walk(&r, &mut out)?,
+            Ok(m) if m.is_file() => out.push(r),
+            Ok(_) => {
+                return Err(format!(
+                    "{}: not a walkthrough file (a named pipe or a device?)",
+                    r.display()
+                ))
+            }
+            Err(_) => {
+                return Err(format!(
+                    "{}: no such walkthrough file or folder",
+                    r.display()
+                ))
+            }
         }
     }
     out.sort();
@@ -30,16 +36,43 @@ pub fn collect(project: &Project, paths: &[PathBuf]) -> Result<Vec<PathBuf>, Str
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for e in std::fs::read_dir(dir)? {
-        let p = e?.path();
-        if p.is_dir() {
-            walk(&p, out)?;
-        } else if p.extension().is_some_and(|x| x == "toml") {
-            out.push(p);
+/// Every regular `*.toml` file below `dir`. The type is the entry's own (symbolic links
+/// are followed, with loops detected by walkdir): a named pipe called `x.toml` would block
+/// the read that loads it forever, so anything but a file is passed over.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    for e in walkdir::WalkDir::new(dir).follow_links(true) {
+        let e = e.map_err(|e| match e.path() {
+            Some(p) => format!("{}: {e}", p.display()),
+            None => format!("{}: {e}", dir.display()),
+        })?;
+        if e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "toml") {
+            out.push(e.into_path());
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_named_pipe_called_toml_is_passed_over_and_refused_by_name() {
+        let dir = std::env::temp_dir().join(format!("dapwalk-discover-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub")).expect("mkdir");
+        std::fs::write(dir.join("sub/a.toml"), "").expect("write");
+        let fifo = dir.join("sub/pipe.toml");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
+        let project = Project::new(dir.clone());
+        let found = collect(&project, &[dir.clone()]).expect("walks");
+        assert_eq!(found, vec![dir.join("sub/a.toml")]);
+        let e = collect(&project, &[fifo.clone()]).expect_err("a pipe");
+        assert!(e.contains("not a walkthrough file"), "{e}");
+        let e = load(&fifo).expect_err("a pipe is not read");
+        assert!(e.message.contains("not a regular file"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 /// Loads and resolves every file; all errors at once, each with file:line.

@@ -38,13 +38,24 @@ impl std::error::Error for LoadError {}
 
 /// Reads and validates one walkthrough file.
 pub fn load(path: &Path) -> Result<Walkthrough, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|e| LoadError {
+    // A named pipe or a device would block the read (or never end); only files are read.
+    if let Ok(meta) = std::fs::metadata(path) {
+        if !meta.is_file() {
+            return Err(LoadError {
+                path: path.to_path_buf(),
+                line: 0,
+                message: "not a regular file (a named pipe, a device or a folder?)".into(),
+                hint: None,
+            });
+        }
+    }
+    let bytes = std::fs::read(path).map_err(|e| LoadError {
         path: path.to_path_buf(),
         line: 0,
         message: format!("cannot read: {e}"),
         hint: None,
     })?;
-    parse_str(path, &text)
+    parse_str(path, utf8(path, &bytes)?)
 }
 
 // The file as written. Spans give every error a line; `deny_unknown_fields` turns a typo into
@@ -118,7 +129,9 @@ struct RawExpect {
     stdout: Option<Spanned<Vec<String>>>,
     stderr: Option<Spanned<Vec<String>>>,
     evaluate: Option<Spanned<Vec<String>>>,
-    end: Option<Spanned<RawEnd>>,
+    /// `"hang"` or `{ exit = N }`; read by hand so that every key of the table is checked
+    /// (an untagged enum would ignore `{ exit = 0, hang = true }`).
+    end: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -140,11 +153,23 @@ enum RawValue {
     Text(String),
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawEnd {
-    Word(String),
-    Exit { exit: i64 },
+/// The keys an `expect.end` table may hold.
+const END_KEYS: &[&str] = &["exit"];
+
+/// The longest message or hint a load error prints: serde and toml echo offending values,
+/// which may be megabytes.
+const MESSAGE_MAX: usize = 400;
+
+/// `text` cut to `max` characters, saying how much was left out.
+pub(crate) fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!(
+            "{}… ({} more bytes)",
+            &text[..i],
+            text.len().saturating_sub(i)
+        ),
+        None => text.to_string(),
+    }
 }
 
 /// Parses and validates a walkthrough from text; `path` is used in errors.
@@ -153,12 +178,16 @@ pub fn parse_str(path: &Path, text: &str) -> Result<Walkthrough, LoadError> {
     let err = |line: usize, message: String, hint: Option<&str>| LoadError {
         path: path.to_path_buf(),
         line,
-        message,
-        hint: hint.map(str::to_owned),
+        message: cut(&message, MESSAGE_MAX),
+        hint: hint.map(|h| cut(h, MESSAGE_MAX)),
     };
     let raw: RawFile = toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| lines.line(s.start)).unwrap_or(0);
         let message = e.message().trim().to_owned();
+        let line = match e.span() {
+            Some(s) => lines.line(s.start),
+            // The parser gives no place when it gives up on depth: the deepest line is it.
+            None => deepest_line(text),
+        };
         let hint = if message.contains("unknown field") {
             Some("see the README's \"Writing a walkthrough\" for every key")
         } else if message.contains("missing field") {
@@ -314,6 +343,19 @@ pub fn parse_str(path: &Path, text: &str) -> Result<Walkthrough, LoadError> {
         });
     }
 
+    if !ended {
+        let last = raw
+            .step
+            .last()
+            .map(|s| lines.line(s.span().start))
+            .unwrap_or(0);
+        return Err(err(
+            last,
+            "no step expects the program's end: the walkthrough stops short (cut off?)".into(),
+            Some("the last step says how the program ends: expect.end = \"hang\" or expect.end = { exit = 0 }"),
+        ));
+    }
+
     Ok(Walkthrough {
         path: path.to_path_buf(),
         title: raw.title.into_inner(),
@@ -439,14 +481,44 @@ fn convert_expect(
     out.stderr = lines_of(&e.stderr);
     out.evaluate = lines_of(&e.evaluate);
     if let Some(end) = &e.end {
+        let line = loc(&end.span());
+        let how = "write end = \"hang\" or end = { exit = 0 }";
         let value = match end.get_ref() {
-            RawEnd::Exit { exit } => ExpectEnd::Exit(*exit),
-            RawEnd::Word(w) if w == "hang" => ExpectEnd::Hang,
-            RawEnd::Word(w) => {
+            toml::Value::String(w) if w == "hang" => ExpectEnd::Hang,
+            toml::Value::String(w) => {
+                return Err(err(line, format!("unknown end {w:?}"), Some(how)));
+            }
+            toml::Value::Table(t) => {
+                if let Some(k) = t.keys().find(|k| !END_KEYS.contains(&k.as_str())) {
+                    return Err(err(
+                        line,
+                        format!("unknown key {k:?} in expect.end"),
+                        Some(&format!(
+                            "the keys of expect.end are: {}; {how}",
+                            END_KEYS.join(", ")
+                        )),
+                    ));
+                }
+                match t.get("exit") {
+                    Some(toml::Value::Integer(code)) => ExpectEnd::Exit(*code),
+                    Some(other) => {
+                        return Err(err(
+                            line,
+                            format!(
+                                "expect.end's exit is a {}, not an integer",
+                                other.type_str()
+                            ),
+                            Some(how),
+                        ))
+                    }
+                    None => return Err(err(line, "expect.end has no exit code".into(), Some(how))),
+                }
+            }
+            other => {
                 return Err(err(
-                    loc(&end.span()),
-                    format!("unknown end {w:?}"),
-                    Some("write end = \"hang\" or end = { exit = 0 }"),
+                    line,
+                    format!("expect.end is a {}", other.type_str()),
+                    Some(how),
                 ))
             }
         };
@@ -457,6 +529,47 @@ fn convert_expect(
         });
     }
     Ok(out)
+}
+
+/// The 1-based line where brackets, braces and dots of keys nest deepest: where a parser
+/// that stopped for depth gave up.
+fn deepest_line(text: &str) -> usize {
+    let mut depth: usize = 0;
+    let (mut best, mut best_line) = (0, 0);
+    for (i, line) in text.lines().enumerate() {
+        let mut dots = 0;
+        for c in line.chars() {
+            match c {
+                '[' | '{' => depth += 1,
+                ']' | '}' => depth = depth.saturating_sub(1),
+                '.' => dots += 1,
+                _ => {}
+            }
+        }
+        if depth + dots > best {
+            best = depth + dots;
+            best_line = i + 1;
+        }
+    }
+    best_line
+}
+
+/// Reads a walkthrough's bytes as text; invalid UTF-8 is reported at its line and byte.
+pub(crate) fn utf8<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, LoadError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let good = &bytes[..e.valid_up_to()];
+        let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = good.len() - good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
+        LoadError {
+            path: path.to_path_buf(),
+            line,
+            message: format!(
+                "invalid UTF-8 at byte {} (column {column} of the line)",
+                e.valid_up_to()
+            ),
+            hint: Some("walkthroughs are UTF-8 text".into()),
+        }
+    })
 }
 
 /// Byte offset → 1-based line.
@@ -578,5 +691,99 @@ expect.end = { exit = 0 }
             w.steps[1].expect.end.as_ref().map(|e| &e.value),
             Some(&ExpectEnd::Hang)
         );
+    }
+
+    #[test]
+    fn unknown_keys_in_end_are_refused_with_the_known_ones() {
+        for bad in [
+            "{ exit = 0, hang = true }",
+            "{ exit = 0, cdoe = 1 }",
+            "{ exti = 0 }",
+        ] {
+            let e = parse(&GOOD.replace("{ exit = 0 }", bad)).expect_err(bad);
+            assert_eq!(e.line, 20, "{bad}: {e}");
+            assert!(e.message.contains("unknown key"), "{bad}: {e}");
+            assert!(
+                e.hint.as_deref().unwrap_or("").contains("exit"),
+                "{bad}: {e}"
+            );
+        }
+        let e = parse(&GOOD.replace("{ exit = 0 }", "{ exit = \"0\" }")).expect_err("type");
+        assert!(e.message.contains("not an integer"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_of_every_table_list_the_known_ones() {
+        for (from, to, line) in [
+            ("intro =", "intr =", 5),
+            ("expr =", "exp =", 9),
+            ("break =", "brake =", 13),
+            ("reason =", "raeson =", 14),
+            ("expect.end", "expect.ends", 20),
+        ] {
+            let e = parse(&GOOD.replacen(from, to, 1)).expect_err(to);
+            assert_eq!(e.line, line, "{to}: {e}");
+            assert!(e.message.contains("unknown field"), "{to}: {e}");
+            assert!(
+                e.message.contains("expected"),
+                "the known keys are listed: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_walkthrough_cut_before_its_end_is_refused() {
+        let cut_short = &GOOD[..GOOD.find("[[step]]\ntitle = \"Run").expect("second step")];
+        let e = parse(cut_short).expect_err("cut");
+        assert_eq!(e.line, 11, "{e}");
+        assert!(
+            e.message.contains("no step expects the program's end"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn long_values_are_cut_in_messages() {
+        let huge = "x".repeat(8_000_000);
+        let e = parse(&GOOD.replace("do = \"continue\"", &format!("do = \"{huge}\"")))
+            .expect_err("huge");
+        assert!(
+            e.to_string().len() < 2 * MESSAGE_MAX,
+            "{} bytes",
+            e.to_string().len()
+        );
+        assert!(e.message.contains("more bytes"), "{}", &e.message[..100]);
+        let e = parse(&GOOD.replace("title = \"Run to the end\"", &format!("title = {huge}")))
+            .expect_err("huge bare value");
+        assert!(
+            e.to_string().len() < 2 * MESSAGE_MAX,
+            "{} bytes",
+            e.to_string().len()
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_is_reported_at_its_line_and_byte() {
+        let mut bytes = GOOD.as_bytes().to_vec();
+        let at = GOOD.find("The exit hook").expect("intro");
+        bytes[at] = 0xff;
+        let e = utf8(Path::new("w.toml"), &bytes).expect_err("invalid");
+        assert_eq!(e.line, 5, "{e}");
+        assert!(e.message.contains(&format!("byte {at}")), "{e}");
+        assert!(e.message.contains("column 10"), "{e}");
+    }
+
+    #[test]
+    fn deep_nesting_is_reported_at_a_line() {
+        let deep = format!(
+            "{}\n[[step]]\ntitle = \"x\"\n{} = 1\n",
+            &GOOD[..GOOD.find("[[watch]]").expect("watch")],
+            vec!["a"; 5000].join(".")
+        );
+        let e = parse(&deep).expect_err("deep");
+        assert!(e.line > 0, "{e}");
+        let deep = format!("title = {}1{}\n", "[".repeat(5000), "]".repeat(5000));
+        let e = parse(&deep).expect_err("deep arrays");
+        assert_eq!(e.line, 1, "{e}");
     }
 }

@@ -82,6 +82,34 @@ proptest! {
         prop_assert_eq!(got, msgs);
     }
 
+    /// Whether bytes are refused must not depend on how reads split them: every prefix of a
+    /// buffer that decodes is incomplete, never an error (header lines with bare LFs, CRs
+    /// and blank lines included).
+    #[test]
+    fn a_prefix_of_a_decodable_buffer_is_never_an_error(
+        pieces in prop::collection::vec(prop_oneof![
+            Just("\n".to_string()),
+            Just("\r\n".to_string()),
+            Just("\r".to_string()),
+            Just("Content-Type: x".to_string()),
+            "[A-Za-z-]{1,8}: [ -~]{0,8}",
+        ], 0..6),
+        body in "[a-z]{0,6}",
+    ) {
+        let json = format!("{{\"b\":\"{body}\"}}");
+        let frame = format!("{}Content-Length: {}\r\n\r\n{json}", pieces.concat(), json.len());
+        let bytes = frame.as_bytes();
+        if let Ok(Decoded::Message(_, used)) = decode_frame(bytes) {
+            for cut in 0..used {
+                let prefix = decode_frame(&bytes[..cut]);
+                prop_assert!(
+                    matches!(prefix, Ok(Decoded::Incomplete)),
+                    "{:?} decodes whole but its first {} bytes give {:?}", frame, cut, prefix
+                );
+            }
+        }
+    }
+
     #[test]
     fn a_cut_stream_is_an_error_never_a_message(msg in message(), cut in 1usize..40) {
         let frame = encode_frame(&msg);
@@ -90,6 +118,18 @@ proptest! {
             Ok(Decoded::Incomplete) | Err(_) => {}
             Ok(Decoded::Message(..)) => prop_assert!(false, "decoded a truncated frame"),
         }
+    }
+}
+
+#[test]
+fn a_leading_bare_lf_decodes_however_the_bytes_are_split() {
+    let frame = b"\nContent-Length: 2\r\n\r\n{}";
+    assert!(matches!(decode_frame(frame), Ok(Decoded::Message(_, 24))));
+    for cut in 0..frame.len() {
+        assert!(
+            matches!(decode_frame(&frame[..cut]), Ok(Decoded::Incomplete)),
+            "cut at {cut}"
+        );
     }
 }
 

@@ -81,7 +81,7 @@ fn a_pattern_that_matches_nothing_is_an_error_with_its_line() {
     let file = dir.join("bad.toml");
     std::fs::write(
         &file,
-        "title = \"t\"\nscenario = \"no_deadlock\"\nlanguage = \"python\"\n\n[[step]]\ntitle = \"s\"\nbreak = [\"stdlib:concurrent/futures/thread.py:_shutdown = Maybe\"]\n",
+        "title = \"t\"\nscenario = \"no_deadlock\"\nlanguage = \"python\"\n\n[[step]]\ntitle = \"s\"\nbreak = [\"stdlib:concurrent/futures/thread.py:_shutdown = Maybe\"]\nexpect.end = \"hang\"\n",
     )
     .expect("write");
     let out = dapwalk(&["run", "--no-build", &file.display().to_string()]);

@@ -132,7 +132,7 @@ fn a_bad_walkthrough_is_reported_with_file_and_line_before_any_debugger_starts()
     let path = dir.join("bad.toml");
     std::fs::write(
         &path,
-        "title = \"x\"\nscenario = \"no_deadlock\"\nlanguage = \"rust\"\n\n[[step]]\ntitle = \"s\"\nbreak = [\"no-such-marker\"]\n",
+        "title = \"x\"\nscenario = \"no_deadlock\"\nlanguage = \"rust\"\n\n[[step]]\ntitle = \"s\"\nbreak = [\"no-such-marker\"]\nexpect.end = \"hang\"\n",
     )
     .expect("write");
     let _serial = serial();
