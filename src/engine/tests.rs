@@ -155,8 +155,8 @@ fn continue_to_exit(code: i64) -> String {
 async fn a_stop_at_a_marker_passes() {
     let demo = Demo::new();
     let with_output = format!("{BREAK_AT_SUBMIT}expect.stdout = [\"pool started\"]\n");
-    let prep = demo.walkthrough(&[&with_output]);
-    let mut s = script(vec![demo.at_submit()]);
+    let prep = demo.walkthrough(&[&with_output, &continue_to_exit(0)]);
+    let mut s = script(vec![demo.at_submit(), Run::Exit(0)]);
     s.output = vec![("stdout".into(), "pool started\n".into())];
     let launcher = FakeLauncher::new(s);
     let result = played(&prep, &launcher).await;
@@ -211,6 +211,7 @@ do = "continue"
 hold = ["MainThread"]
 expect.stopped = { thread = "worker-0", reason = "breakpoint", at = "work" }
 "#,
+        &continue_to_exit(0),
     ]);
     // As LLDB does with a suspended thread, the fake names the held main thread first with
     // the reason of its last stop, then the worker that really hit its breakpoint.
@@ -221,6 +222,7 @@ expect.stopped = { thread = "worker-0", reason = "breakpoint", at = "work" }
         demo.at_submit(),
         Run::Stop(demo.main_stops("step", "join")),
         Run::Stop(worker_hits),
+        Run::Exit(0),
     ]));
     let result = played(&prep, &launcher).await;
     assert_eq!(result.outcome, Outcome::Passed, "{:?}", result.steps);
@@ -246,7 +248,7 @@ expect.stopped = { thread = "worker-0", reason = "breakpoint", at = "work" }
 #[tokio::test]
 async fn an_adapter_that_dies_mid_step_is_an_error_with_its_last_words() {
     let demo = Demo::new();
-    let prep = demo.walkthrough(&[BREAK_AT_SUBMIT, NEXT_TO_JOIN]);
+    let prep = demo.walkthrough(&[BREAK_AT_SUBMIT, NEXT_TO_JOIN, &continue_to_exit(0)]);
     let mut s = script(vec![demo.at_submit()]);
     s.die = Some(Death {
         at: "next".into(),
