@@ -21,5 +21,6 @@ pub mod output;
 pub mod present;
 pub mod project;
 pub mod session;
+pub mod spectrum;
 pub mod store;
 pub mod walkthrough;

@@ -14,6 +14,7 @@ const LAYERS: &[&str] = &[
     "walkthrough",
     "checks",
     "engine",
+    "spectrum",
     "store",
     "output",
     "editor",
@@ -87,10 +88,7 @@ fn every_layer_imports_only_the_layers_below_it() {
                     f.display()
                 )),
                 Some(_) => {}
-                None => problems.push(format!(
-                    "{}: crate::{r} is no layer of LAYERS",
-                    f.display()
-                )),
+                None => problems.push(format!("{}: crate::{r} is no layer of LAYERS", f.display())),
             }
         }
     }
