@@ -7,7 +7,7 @@
 //!
 //! Deterministic programs must show their documented outcome exactly. Racy programs run a few
 //! times per configuration and each run must be *one of* their two documented outcomes; the
-//! frequencies are measured by `scripts/spectrum`, never asserted here.
+//! frequencies are measured by `dapwalk spectrum`, never asserted here.
 
 use std::fmt;
 use std::io::Read;
@@ -511,7 +511,7 @@ fn deterministic(name: &str, configs: &[Config]) {
 }
 
 /// Runs per configuration of a racy program: enough to meet both outcomes now and then,
-/// few enough to keep the whole file fast. Frequencies are `scripts/spectrum`'s business.
+/// few enough to keep the whole file fast. Frequencies are `dapwalk spectrum`'s business.
 const RACY_RUNS: usize = 3;
 
 /// A racy program: every run must be one of its two documented outcomes.
