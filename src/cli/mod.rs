@@ -327,33 +327,6 @@ pub fn exit_for(results: &[WalkthroughResult]) -> Exit {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_python_adapter_choice_plays_only_python() {
-        let r = Registry::builtin();
-        let d = plan_dialects(
-            &r,
-            r.by_name("debugpy"),
-            &[Language::Rust, Language::Python],
-        );
-        assert_eq!(d.iter().map(|d| d.name()).collect::<Vec<_>>(), ["debugpy"]);
-        let d = plan_dialects(
-            &r,
-            r.by_name("codelldb"),
-            &[Language::Rust, Language::Python],
-        );
-        assert_eq!(
-            d.iter().map(|d| d.name()).collect::<Vec<_>>(),
-            ["codelldb", "debugpy"]
-        );
-        let d = plan_dialects(&r, None, &[Language::Rust]);
-        assert_eq!(d.iter().map(|d| d.name()).collect::<Vec<_>>(), ["lldb-dap"]);
-    }
-}
-
 fn spectrum(project: &Project, args: SpectrumArgs) -> Result<Exit, CliError> {
     let plan = crate::spectrum::Plan::resolve(
         project,
@@ -385,4 +358,31 @@ fn spectrum(project: &Project, args: SpectrumArgs) -> Result<Exit, CliError> {
         write(path, &crate::spectrum::render::svg(&report))?;
     }
     Ok(Exit::Passed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_python_adapter_choice_plays_only_python() {
+        let r = Registry::builtin();
+        let d = plan_dialects(
+            &r,
+            r.by_name("debugpy"),
+            &[Language::Rust, Language::Python],
+        );
+        assert_eq!(d.iter().map(|d| d.name()).collect::<Vec<_>>(), ["debugpy"]);
+        let d = plan_dialects(
+            &r,
+            r.by_name("codelldb"),
+            &[Language::Rust, Language::Python],
+        );
+        assert_eq!(
+            d.iter().map(|d| d.name()).collect::<Vec<_>>(),
+            ["codelldb", "debugpy"]
+        );
+        let d = plan_dialects(&r, None, &[Language::Rust]);
+        assert_eq!(d.iter().map(|d| d.name()).collect::<Vec<_>>(), ["lldb-dap"]);
+    }
 }
