@@ -6,7 +6,7 @@
 //! [`dap`] (framing, messages, client) → [`os`] (process table, hang sampling) →
 //! [`adapters`] (one dialect per debug adapter) → [`session`] (one debug session, launch to
 //! teardown) → [`project`] (where the parts live) → [`walkthrough`] (the format) → [`checks`]
-//! (observation against expectation) → [`engine`] (plays walkthroughs) → [`store`] (last
+//! (observation against expectation) → [`engine`] (plays walkthroughs) → [`spectrum`] (deadlock rates measured) → [`store`] (last
 //! runs, bless) → [`output`] (reports) → [`editor`] (VS Code files) → [`present`] (the live
 //! presenter) → [`cli`].
 
@@ -21,5 +21,6 @@ pub mod output;
 pub mod present;
 pub mod project;
 pub mod session;
+pub mod spectrum;
 pub mod store;
 pub mod walkthrough;

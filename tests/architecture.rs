@@ -14,6 +14,7 @@ const LAYERS: &[&str] = &[
     "walkthrough",
     "checks",
     "engine",
+    "spectrum",
     "store",
     "output",
     "editor",

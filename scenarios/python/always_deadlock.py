@@ -24,6 +24,7 @@ SECONDS = float(os.environ.get("ALWAYS_DEADLOCK_SLEEP", 3600 if debugger_attache
 
 
 def wait_on_future():
+    print("Running wait_on_future")  # @bp wait-on-future
     f = executor.submit(pow, 5, 2)  # @bp inner-submit
     # This will never complete because there is only one worker thread and
     # it is executing this function.

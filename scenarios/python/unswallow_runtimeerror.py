@@ -10,6 +10,7 @@ import time
 
 
 def wait_on_future():
+    print("Running wait_on_future")  # @bp wait-on-future
     f = executor.submit(pow, 5, 2)  # @bp inner-submit
     # This will never complete because there is only one worker thread and
     # it is executing this function.

@@ -116,14 +116,21 @@ impl<T: Clone> Future<T> {
 
     /// `result(timeout=None)`: waits on `_condition` (GIL released) until the future is done.
     pub fn result(&self, timeout: Option<Duration>) -> PyResult<T> {
+        // `def result(...)` starts a frame: checked.
         gil::tick();
         let _with = self.0._condition.enter();
+        // `with self._condition:` calls the Python `Condition.__enter__`: checked at its start
+        // and on return.
+        gil::tick();
+        gil::tick();
         match self.state() {
             CANCELLED | CANCELLED_AND_NOTIFIED => return Err(cancelled_error()),
             FINISHED => return self.__get_result(),
             _ => {}
         }
         self.0._condition.wait(timeout); // @bp result-wait
+                                         // `self._condition.wait(timeout)` returned, checked.
+        gil::tick();
         match self.state() {
             CANCELLED | CANCELLED_AND_NOTIFIED => Err(cancelled_error()),
             FINISHED => self.__get_result(),

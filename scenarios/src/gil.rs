@@ -167,8 +167,16 @@ pub fn release() {
     drop(guard);
 }
 
-/// The eval breaker, checked by the port at Python-level statement boundaries: if another
-/// thread asked for the GIL, drop it (waiting for the switch) and queue up to take it back.
+/// The eval breaker: if another thread asked for the GIL, drop it (waiting for the switch) and
+/// queue up to take it back.
+///
+/// The port calls it where CPython 3.10's `Python/ceval.c` looks at `eval_breaker`: on entry
+/// to every Python function (the first pass of `main_loop` in `_PyEval_EvalFrameDefault`),
+/// after every call returns (`CALL_FUNCTION`, `CALL_METHOD`, `CALL_FUNCTION_KW` end with
+/// `CHECK_EVAL_BREAKER()`), and at every loop back-edge (`JUMP_ABSOLUTE`). Each call site names
+/// the line of `Lib/threading.py` or `Lib/concurrent/futures/*.py` it stands for. Compiled C
+/// (a `with` on a lock, `STORE_GLOBAL`, the C parts of `Py_FinalizeEx`) has no check, so
+/// neither has the port's code that stands for it.
 pub fn tick() {
     if !enabled() || !holds() {
         return;

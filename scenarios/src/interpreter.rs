@@ -48,7 +48,10 @@ pub fn finalize(exitcode: i32) -> i32 {
     // `wait_for_thread_shutdown()`: threading._shutdown runs the exit hooks and joins.
     threading::_shutdown();
     let handlers: Vec<fn()> = plain_lock(&_exithandlers).clone();
+    // `atexit_callfuncs()` is C: the only checks are the handlers' own, each a Python function
+    // whose frame starts with one.
     for handler in handlers.iter().rev() {
+        gil::tick();
         handler();
     }
     // `flush_std_files()`.

@@ -7,7 +7,7 @@
 //!
 //! Deterministic programs must show their documented outcome exactly. Racy programs run a few
 //! times per configuration and each run must be *one of* their two documented outcomes; the
-//! frequencies are measured by `scripts/spectrum`, never asserted here.
+//! frequencies are measured by `dapwalk spectrum`, never asserted here.
 
 use std::fmt;
 use std::io::Read;
@@ -277,34 +277,34 @@ const QUIET_HANG: Hang = Hang {
 };
 const RUNNING: &str = "Running wait_on_future\n";
 const RUNNING_25: &str = "Running wait_on_future\n25\n";
+const RUNNING_EXIT: Exit = Exit {
+    code: 0,
+    stdout: RUNNING,
+    stderr: Stderr::Empty,
+};
+const RUNNING_HANG: Hang = Hang {
+    stdout: RUNNING,
+    stderr: Stderr::Empty,
+};
 const AFTER_SHUTDOWN: &[&str] = &["RuntimeError: cannot schedule new futures after shutdown"];
 const TIMEOUT: &[&str] = &["TimeoutError", "concurrent.futures._base.TimeoutError"];
 
 fn spec(name: &str) -> Spec {
     let (exit, hang, limit) = match name {
         "no_deadlock" => (Some(QUIET_EXIT), Some(QUIET_HANG), LIMIT),
-        "sometimes_deadlock" => (
-            Some(Exit {
-                code: 0,
-                stdout: RUNNING,
-                stderr: Stderr::Empty,
-            }),
-            Some(Hang {
-                stdout: RUNNING,
-                stderr: Stderr::Empty,
-            }),
-            LIMIT,
-        ),
-        "always_deadlock" => (None, Some(QUIET_HANG), LIMIT),
-        "discourage_deadlock" => (Some(QUIET_EXIT), Some(QUIET_HANG), LIMIT),
-        "force_deadlock" => (None, Some(QUIET_HANG), LIMIT),
+        "sometimes_deadlock" => (Some(RUNNING_EXIT), Some(RUNNING_HANG), LIMIT),
+        // The talk's always_deadlock, discourage_deadlock, force_deadlock and
+        // unswallow_runtimeerror print first in wait_on_future, like sometimes_deadlock.
+        "always_deadlock" => (None, Some(RUNNING_HANG), LIMIT),
+        "discourage_deadlock" => (Some(RUNNING_EXIT), Some(RUNNING_HANG), LIMIT),
+        "force_deadlock" => (None, Some(RUNNING_HANG), LIMIT),
         "unswallow_runtimeerror" => (
             Some(Exit {
                 code: 1,
-                stdout: "",
+                stdout: RUNNING,
                 stderr: Stderr::EndsWith(AFTER_SHUTDOWN),
             }),
-            Some(QUIET_HANG),
+            Some(RUNNING_HANG),
             LIMIT,
         ),
         "context_manager" => (Some(QUIET_EXIT), Some(QUIET_HANG), LIMIT),
@@ -457,13 +457,10 @@ fn is_documented(spec: &Spec, outcome: &Outcome) -> bool {
             stdout_so_far,
             stderr_so_far,
         } => spec.hang.is_some_and(|h| {
-            // A racy program's output may still sit in a buffer that a hung process never
-            // flushes: a hang may show less than the documented output, never anything else.
-            let stdout_ok = if spec.exit.is_some() {
-                h.stdout.starts_with(stdout_so_far.as_str())
-            } else {
-                stdout_so_far == h.stdout
-            };
+            // A program's output may still sit in a buffer that a hung process never flushes
+            // (force_deadlock's print on a pipe): a hang may show less than the documented
+            // output, never anything else.
+            let stdout_ok = h.stdout.starts_with(stdout_so_far.as_str());
             stdout_ok && stderr_matches(stderr_so_far, h.stderr)
         }),
     }
@@ -514,7 +511,7 @@ fn deterministic(name: &str, configs: &[Config]) {
 }
 
 /// Runs per configuration of a racy program: enough to meet both outcomes now and then,
-/// few enough to keep the whole file fast. Frequencies are `scripts/spectrum`'s business.
+/// few enough to keep the whole file fast. Frequencies are `dapwalk spectrum`'s business.
 const RACY_RUNS: usize = 3;
 
 /// A racy program: every run must be one of its two documented outcomes.
@@ -682,3 +679,116 @@ const PROGRAMS: [&str; 12] = [
     "solution4_timeout",
     "pep3148_mutual",
 ];
+
+/// The statements the talk's code shows for each program: whether `wait_on_future` begins with
+/// `print("Running wait_on_future")`, and what main does after `executor.submit(wait_on_future)`
+/// (none of them does anything before it but create the executor). Written down from the
+/// talk's slides and its repository, so that a twin or a binary that drifts from the talk fails
+/// here rather than silently measuring a different program.
+const THE_TALK: &[(&str, bool, &[&str])] = &[
+    ("no_deadlock", false, &[]),
+    ("sometimes_deadlock", true, &[]),
+    ("always_deadlock", true, &["time.sleep"]),
+    (
+        "discourage_deadlock",
+        true,
+        &["executor.shutdown(wait=False)"],
+    ),
+    ("force_deadlock", true, &["f.result()"]),
+    (
+        "unswallow_runtimeerror",
+        true,
+        &["executor.shutdown(wait=False)", "f.result()"],
+    ),
+    ("context_manager", false, &[]),
+    ("solution1_max_workers", true, &["f.result()"]),
+    ("solution2_processpool", true, &["f.result()"]),
+    ("solution4_timeout", true, &["f.result(timeout=1)"]),
+];
+
+/// The code of a source file without comments, one trimmed statement per line.
+fn code_lines(text: &str, comment: &str) -> Vec<String> {
+    text.lines()
+        .map(|line| match line.find(comment) {
+            Some(at) if !line[..at].contains('"') || line[..at].matches('"').count() % 2 == 0 => {
+                &line[..at]
+            }
+            _ => line,
+        })
+        .map(|line| line.trim().to_string())
+        .filter(|line| !line.is_empty())
+        .collect()
+}
+
+/// A Rust or Python statement in the talk's spelling, so the two tracks compare as one.
+fn talk_spelling(statement: &str) -> String {
+    let s = statement.trim_end_matches(';').trim_end_matches('?');
+    match s {
+        "f.result(None)" => "f.result()".into(),
+        "f.result(Some(Duration::from_secs(1)))" => "f.result(timeout=1)".into(),
+        "executor.shutdown(false, false)" => "executor.shutdown(wait=False)".into(),
+        _ if s.starts_with("time::sleep(") || s.starts_with("time.sleep(") => "time.sleep".into(),
+        _ => s.replace("print(\"Running wait_on_future\")", "PRINT"),
+    }
+}
+
+/// What one source says: (wait_on_future prints first, main's statements after the submit).
+fn statements(lines: &[String], python: bool) -> (bool, Vec<String>) {
+    let def = if python {
+        "def wait_on_future("
+    } else {
+        "fn wait_on_future("
+    };
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with(def))
+        .expect("a wait_on_future");
+    let prints_first = talk_spelling(&lines[start + 1]) == "PRINT";
+    let submit = lines
+        .iter()
+        .rposition(|l| {
+            l.contains("executor.submit(")
+                && (l.contains("wait_on_future") || l.contains("move ||"))
+        })
+        .expect("main's submit");
+    let after = lines[submit + 1..]
+        .iter()
+        .take_while(|l| !(l.starts_with("Ok(())") || l.starts_with('}')))
+        .map(|l| talk_spelling(l))
+        .collect();
+    (prints_first, after)
+}
+
+/// Each program's first statement in `wait_on_future` and main's statements after its submit
+/// are the talk's, in the Rust binary and in the Python twin.
+#[test]
+fn programs_are_the_talks() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut problems = Vec::new();
+    for (name, prints_first, after) in THE_TALK {
+        let want: (bool, Vec<String>) =
+            (*prints_first, after.iter().map(|s| s.to_string()).collect());
+        let rust = std::fs::read_to_string(root.join("src/bin").join(format!("{name}.rs")))
+            .unwrap_or_else(|e| panic!("cannot read {name}.rs: {e}"));
+        let python = std::fs::read_to_string(twin(name))
+            .unwrap_or_else(|e| panic!("cannot read {name}.py: {e}"));
+        for (file, got) in [
+            (
+                format!("{name}.rs"),
+                statements(&code_lines(&rust, "//"), false),
+            ),
+            (
+                format!("{name}.py"),
+                statements(&code_lines(&python, "#"), true),
+            ),
+        ] {
+            if got != want {
+                problems.push(format!(
+                    "{file}: prints first {}, after the submit {:?}; the talk: prints first {}, after the submit {:?}",
+                    got.0, got.1, want.0, want.1
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -68,6 +68,9 @@ pub enum Command {
         /// Its twin on the other track (say walkthroughs/python/01-no-deadlock.toml).
         second: PathBuf,
     },
+    /// Measure how often each racy program deadlocks, per implementation and condition, with
+    /// a Wilson 95 % interval per cell (Markdown on stdout; --json, --svg for the rest).
+    Spectrum(SpectrumArgs),
     /// List the debug adapters found (version, path) and what to install for missing ones.
     Adapters {
         #[command(flatten)]
@@ -224,4 +227,60 @@ pub struct PresentArgs {
     pub adapter: AdapterChoice,
     #[command(flatten)]
     pub adapters: AdapterArgs,
+}
+
+/// `dapwalk spectrum`: the cells to measure and where the results go. Each list flag takes
+/// comma-separated values; the cells are every combination of them.
+#[derive(clap::Args)]
+pub struct SpectrumArgs {
+    /// Runs per cell.
+    #[arg(long, short = 'n', default_value_t = 200)]
+    pub runs: u64,
+    /// A run alive after this many seconds counts as deadlocked (its process group is killed).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3.0)]
+    pub hang_after: f64,
+    /// Racy programs (default: no_deadlock, sometimes_deadlock, discourage_deadlock,
+    /// unswallow_runtimeerror, context_manager).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub programs: Vec<String>,
+    /// Implementations: rust-gil, rust-ft (PYTHON_GIL=0), and one per venv found (venv,
+    /// venv-3.10, venv-3.12, ...). Default: all found.
+    #[arg(long = "impl", value_delimiter = ',', value_name = "LIST")]
+    pub implementations: Vec<String>,
+    /// Where stdout goes: pipe, pty.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "LIST",
+        default_value = "pipe,pty"
+    )]
+    pub stdout: Vec<String>,
+    /// CPU pinning: free, one (taskset -c 0).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "LIST",
+        default_value = "free"
+    )]
+    pub pin: Vec<String>,
+    /// PYTHONUNBUFFERED: unset, set (=1).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "LIST",
+        default_value = "unset"
+    )]
+    pub unbuffered: Vec<String>,
+    /// Use the Rust binaries already in target/debug (skip cargo build).
+    #[arg(long)]
+    pub no_build: bool,
+    /// Also write the report as JSON here.
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Also write the SVG plot here.
+    #[arg(long, value_name = "PATH")]
+    pub svg: Option<PathBuf>,
+    /// Write the Markdown here instead of stdout.
+    #[arg(long, value_name = "PATH")]
+    pub markdown: Option<PathBuf>,
 }

@@ -12,7 +12,7 @@ use crate::output::progress::Progress;
 use crate::project::{display_path, Project};
 use crate::session::Launcher;
 use crate::walkthrough::{self, Prepared};
-use args::{AdapterChoice, Cli, Command, Format, PresentArgs, RunArgs};
+use args::{AdapterChoice, Cli, Command, Format, PresentArgs, RunArgs, SpectrumArgs};
 use clap::Parser;
 use error::{CliError, Exit};
 use std::io::Write;
@@ -58,6 +58,7 @@ fn run(cli: Cli) -> Result<Exit, CliError> {
         Command::Present(args) => present(&project, &registry, args),
         Command::Run(args) => run_walkthroughs(&project, &registry, args),
         Command::Tour { check } => tour(&project, check),
+        Command::Spectrum(args) => spectrum(&project, args),
     }
 }
 
@@ -427,6 +428,39 @@ pub fn exit_for(results: &[WalkthroughResult]) -> Exit {
     } else {
         Exit::Passed
     }
+}
+
+fn spectrum(project: &Project, args: SpectrumArgs) -> Result<Exit, CliError> {
+    let plan = crate::spectrum::Plan::resolve(
+        project,
+        &args.programs,
+        &args.implementations,
+        &args.stdout,
+        &args.pin,
+        &args.unbuffered,
+        args.runs,
+        args.hang_after,
+    )?;
+    if crate::spectrum::needs_rust(&plan) && !args.no_build {
+        project.build_programs()?;
+    }
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let report = crate::spectrum::measure_with_bar(project, &plan, &command)?;
+    let markdown = crate::spectrum::render::markdown(&report);
+    let write = |path: &Path, text: &str| {
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    match &args.markdown {
+        Some(path) => write(path, &markdown)?,
+        None => print!("{markdown}"),
+    }
+    if let Some(path) = &args.json {
+        write(path, &crate::spectrum::render::json(&report))?;
+    }
+    if let Some(path) = &args.svg {
+        write(path, &crate::spectrum::render::svg(&report))?;
+    }
+    Ok(Exit::Passed)
 }
 
 #[cfg(test)]

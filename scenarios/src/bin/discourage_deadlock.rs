@@ -2,10 +2,11 @@
 //!
 //! The executor-level flag is set right away, so the worker's inner submit usually raises
 //! RuntimeError('cannot schedule new futures after shutdown'), swallowed by the outer future:
-//! no output, exit 0. Racy, rarely hangs.
+//! prints `Running wait_on_future`, exit 0. Racy, rarely hangs.
 use scenarios::prelude::*;
 
 fn wait_on_future(executor: &ThreadPoolExecutor) -> PyResult<()> {
+    print("Running wait_on_future"); // @bp wait-on-future
     let f = executor.submit(|| pow(5, 2))?; // @bp inner-submit
 
     // This will never complete because there is only one worker thread and

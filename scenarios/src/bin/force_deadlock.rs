@@ -1,10 +1,12 @@
 //! force_deadlock: main blocks on the outer future's `result()`; deadlocks every run.
 //!
 //! main never reaches the end of its body, the exit hook never runs, `_shutdown` stays false,
-//! the inner submit succeeds and the only worker waits on itself. No output, never exits.
+//! the inner submit succeeds and the only worker waits on itself. Prints `Running wait_on_future`
+//! (on a pipe it stays in the buffer, never flushed), never exits.
 use scenarios::prelude::*;
 
 fn wait_on_future(executor: &ThreadPoolExecutor) -> PyResult<()> {
+    print("Running wait_on_future"); // @bp wait-on-future
     let f = executor.submit(|| pow(5, 2))?; // @bp inner-submit
 
     // This will never complete because there is only one worker thread and

@@ -6,6 +6,7 @@
 use scenarios::prelude::*;
 
 fn wait_on_future(executor: &ThreadPoolExecutor) -> PyResult<()> {
+    print("Running wait_on_future"); // @bp wait-on-future
     let f = executor.submit(|| pow(5, 2))?; // @bp inner-submit
 
     // This will never complete because there is only one worker thread and
