@@ -87,10 +87,7 @@ fn every_layer_imports_only_the_layers_below_it() {
                     f.display()
                 )),
                 Some(_) => {}
-                None => problems.push(format!(
-                    "{}: crate::{r} is no layer of LAYERS",
-                    f.display()
-                )),
+                None => problems.push(format!("{}: crate::{r} is no layer of LAYERS", f.display())),
             }
         }
     }
