@@ -51,6 +51,12 @@ pub fn human(
                 writeln!(out, "       {}", style.dim(l))?;
             }
         }
+        if let Some(e) = &s.observation.explanation {
+            // At a hang the explanation is the point of the step: shown even when it passed.
+            if verbose || !ok || s.observation.end == Some(crate::checks::ObservedEnd::Hang) {
+                explanation(out, e, style)?;
+            }
+        }
         if !ok {
             let label = format!("expected ({path}:{})", s.line);
             for l in s.verdict.diff(&label).lines() {
@@ -84,6 +90,30 @@ pub fn human(
             style.red("leak:"),
             r.leftovers
         )?;
+    }
+    Ok(())
+}
+
+/// Who waits on whom, and the verdict.
+fn explanation(
+    out: &mut dyn Write,
+    e: &crate::checks::Explanation,
+    style: Palette,
+) -> io::Result<()> {
+    let cost = e.cost_ms.map(|ms| format!(", {ms} ms")).unwrap_or_default();
+    writeln!(
+        out,
+        "    {}",
+        style.dim(&format!("who waits on whom ({}{cost}):", e.source))
+    )?;
+    let lines = e.report_lines();
+    let last = lines.len().saturating_sub(1);
+    for (i, l) in lines.iter().enumerate() {
+        if i == last {
+            writeln!(out, "      {}", style.bold(l))?;
+        } else {
+            writeln!(out, "      {l}")?;
+        }
     }
     Ok(())
 }
@@ -146,6 +176,14 @@ pub fn json_lines(out: &mut dyn Write, r: &WalkthroughResult, root: &Path) -> io
             "observed": s.verdict.observed,
             "elapsed_ms": s.elapsed.as_millis() as u64,
             "hang_declared_after_ms": s.hang_declared_after.map(|d| d.as_millis() as u64),
+            "explanation": s.observation.explanation.as_ref().map(|e| json!({
+                "waits": e.waits,
+                "lines": e.lines(),
+                "cycle": e.cycle.as_ref().map(|c| &c.chain),
+                "verdict": e.verdict(),
+                "source": e.source,
+                "cost_ms": e.cost_ms,
+            })),
         });
         writeln!(out, "{v}")?;
     }

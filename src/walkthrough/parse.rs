@@ -118,6 +118,8 @@ struct RawExpect {
     stdout: Option<Spanned<Vec<String>>>,
     stderr: Option<Spanned<Vec<String>>>,
     evaluate: Option<Spanned<Vec<String>>>,
+    waits: Option<Spanned<Vec<String>>>,
+    cycle: Option<Spanned<Vec<String>>>,
     end: Option<Spanned<RawEnd>>,
 }
 
@@ -438,6 +440,8 @@ fn convert_expect(
     out.stdout = lines_of(&e.stdout);
     out.stderr = lines_of(&e.stderr);
     out.evaluate = lines_of(&e.evaluate);
+    out.waits = lines_of(&e.waits);
+    out.cycle = lines_of(&e.cycle);
     if let Some(end) = &e.end {
         let value = match end.get_ref() {
             RawEnd::Exit { exit } => ExpectEnd::Exit(*exit),
