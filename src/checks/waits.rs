@@ -39,6 +39,10 @@ pub struct RawWait {
     pub owner: Option<String>,
     /// For a future still in a work queue: the executor's number N (`ThreadPoolExecutor-N`).
     pub queued_in: Option<usize>,
+    /// When the object itself is unknown (inferred from a stack): the threads one of which
+    /// must end the wait. A cycle is named through such a wait only when there is one.
+    #[serde(default)]
+    pub candidates: Vec<String>,
 }
 
 /// Who waits on whom at one stop, and the verdict.
@@ -122,6 +126,14 @@ impl Explanation {
             }
             None if self.waits.is_empty() => "no thread waits on anything recorded".into(),
             None => {
+                let stuck = stuck_threads(&self.waits);
+                if !stuck.is_empty() && self.waits.iter().all(|w| !w.by.is_empty()) {
+                    return format!(
+                        "deadlock: {} wait only on each other, but the stacks cannot say which \
+                         future each waits on, so no cycle is named",
+                        stuck.join(", ")
+                    );
+                }
                 let stuck: Vec<&ExplainedWait> =
                     self.waits.iter().filter(|w| w.by.is_empty()).collect();
                 match stuck.first() {
@@ -283,6 +295,13 @@ fn completers(w: &RawWait, threads: &[String]) -> (Vec<String>, String) {
         };
         return (workers, why);
     }
+    if !w.candidates.is_empty() {
+        let why = format!(
+            "the stack does not say which future; only a worker can complete it: {}",
+            w.candidates.join(" or ")
+        );
+        return (w.candidates.clone(), why);
+    }
     let why = match w.kind {
         WaitKind::Queue => "no thread is known to put to it",
         WaitKind::Future => "no thread runs it and no work queue holds it",
@@ -297,24 +316,14 @@ fn completers(w: &RawWait, threads: &[String]) -> (Vec<String>, String) {
 /// stuck. From `MainThread` (then every other stuck thread) the path follows the first stuck
 /// way out of each wait until it returns to a thread already on it.
 fn find_cycle(waits: &[ExplainedWait]) -> Option<Cycle> {
-    let mut stuck: Vec<&str> = waits.iter().map(|w| w.wait.thread.as_str()).collect();
-    loop {
-        let before = stuck.len();
-        let snapshot = stuck.clone();
-        stuck.retain(|t| {
-            waits
-                .iter()
-                .find(|w| w.wait.thread == *t)
-                .is_some_and(|w| w.by.iter().all(|b| snapshot.contains(&b.as_str())))
-        });
-        if stuck.len() == before {
-            break;
-        }
-    }
+    let stuck = stuck_threads(waits);
+    let stuck: Vec<&str> = stuck.iter().map(String::as_str).collect();
     let next = |t: &str| -> Option<&String> {
         waits
             .iter()
             .find(|w| w.wait.thread == t)
+            // An inferred wait among several candidates names no edge: which one is unknown.
+            .filter(|w| w.wait.candidates.len() <= 1)
             .and_then(|w| w.by.iter().find(|b| stuck.contains(&b.as_str())))
     };
     for start in waits
@@ -338,6 +347,25 @@ fn find_cycle(waits: &[ExplainedWait]) -> Option<Cycle> {
     None
 }
 
+/// The threads whose waits can never end (see [`find_cycle`]).
+fn stuck_threads(waits: &[ExplainedWait]) -> Vec<String> {
+    let mut stuck: Vec<&str> = waits.iter().map(|w| w.wait.thread.as_str()).collect();
+    loop {
+        let before = stuck.len();
+        let snapshot = stuck.clone();
+        stuck.retain(|t| {
+            waits
+                .iter()
+                .find(|w| w.wait.thread == *t)
+                .is_some_and(|w| w.by.iter().all(|b| snapshot.contains(&b.as_str())))
+        });
+        if stuck.len() == before {
+            break;
+        }
+    }
+    stuck.into_iter().map(str::to_string).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,6 +382,7 @@ mod tests {
             site: None,
             owner: Some(target.into()),
             queued_in: None,
+            candidates: Vec::new(),
         }
     }
 
@@ -365,6 +394,7 @@ mod tests {
             site: None,
             owner: None,
             queued_in: Some(executor),
+            candidates: Vec::new(),
         }
     }
 
@@ -426,6 +456,7 @@ mod tests {
                     site: None,
                     owner: None,
                     queued_in: None,
+                    candidates: Vec::new(),
                 },
             ],
             "test",
@@ -443,6 +474,7 @@ mod tests {
             site: None,
             owner: Some(owner.into()),
             queued_in: None,
+            candidates: Vec::new(),
         };
         let threads = names(&["MainThread", "Thread-1", "Thread-2"]);
         let e = explain(

@@ -45,7 +45,7 @@ impl Player<'_> {
             None => explain(
                 &names,
                 infer_from_stacks(observed),
-                "inferred from the call stacks (the adapter cannot evaluate in blocked threads)",
+                "inferred from the call stacks: the adapter cannot evaluate in blocked threads",
             ),
         };
         e.cost_ms = Some(t0.elapsed().as_millis() as u64);
@@ -141,6 +141,7 @@ impl Player<'_> {
                 site,
                 owner,
                 queued_in: (executor > 0).then(|| executor as usize - 1),
+                candidates: Vec::new(),
             });
         }
         for t in observed {
@@ -159,6 +160,7 @@ impl Player<'_> {
                     site: None,
                     owner: name_of(holder),
                     queued_in: None,
+                    candidates: Vec::new(),
                 });
             }
         }
@@ -245,9 +247,14 @@ pub fn infer_from_stacks(threads: &[ObservedThread]) -> Vec<RawWait> {
                     site: None,
                     owner: Some(first.to_string()),
                     queued_in: None,
+                    candidates: Vec::new(),
                 });
             }
         } else if let Some(caller) = below("result") {
+            // Which future is not on the stack; whoever completes it must be a worker, and at
+            // a hang every worker is blocked too.
+            let mut candidates: Vec<String> = workers.iter().map(|w| w.to_string()).collect();
+            candidates.sort();
             out.push(RawWait {
                 thread: t.name.clone(),
                 kind: WaitKind::Future,
@@ -255,6 +262,7 @@ pub fn infer_from_stacks(threads: &[ObservedThread]) -> Vec<RawWait> {
                 site: None,
                 owner: None,
                 queued_in: None,
+                candidates,
             });
         } else if names.contains(&"join") {
             out.push(RawWait {
@@ -264,6 +272,7 @@ pub fn infer_from_stacks(threads: &[ObservedThread]) -> Vec<RawWait> {
                 site: None,
                 owner: None,
                 queued_in: None,
+                candidates: Vec::new(),
             });
         }
     }

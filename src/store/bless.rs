@@ -153,6 +153,7 @@ mod tests {
             site: None,
             owner: Some("TPExecutor-0_0".into()),
             queued_in: None,
+            candidates: Vec::new(),
         };
         let future = crate::checks::RawWait {
             thread: "TPExecutor-0_0".into(),
@@ -161,6 +162,7 @@ mod tests {
             site: None,
             owner: None,
             queued_in: Some(0),
+            candidates: Vec::new(),
         };
         let obs = Observation {
             explanation: Some(crate::checks::explain(&threads, vec![future, join], "t")),
