@@ -43,6 +43,9 @@ pub struct RawWait {
     /// must end the wait. A cycle is named through such a wait only when there is one.
     #[serde(default)]
     pub candidates: Vec<String>,
+    /// The frame that called the blocking primitive (`_python_exit`, `wait_on_future`).
+    #[serde(default)]
+    pub called_from: Option<String>,
 }
 
 /// Who waits on whom at one stop, and the verdict.
@@ -100,7 +103,15 @@ impl Explanation {
                 .as_ref()
                 .map(|s| format!(", submitted at {s}"))
                 .unwrap_or_default();
-            out.push(format!("{}{site} ({})", wait_line(&w.wait), w.why));
+            let from = w
+                .wait
+                .called_from
+                .as_ref()
+                // An inferred future is already named after that frame.
+                .filter(|f| !w.wait.object.ends_with(&format!("in {f}")))
+                .map(|f| format!(" in {f}"))
+                .unwrap_or_default();
+            out.push(format!("{}{from}{site} ({})", wait_line(&w.wait), w.why));
         }
         if !self.free.is_empty() {
             out.push(format!(
@@ -383,6 +394,7 @@ mod tests {
             owner: Some(target.into()),
             queued_in: None,
             candidates: Vec::new(),
+            called_from: None,
         }
     }
 
@@ -395,6 +407,7 @@ mod tests {
             owner: None,
             queued_in: Some(executor),
             candidates: Vec::new(),
+            called_from: None,
         }
     }
 
@@ -457,6 +470,7 @@ mod tests {
                     owner: None,
                     queued_in: None,
                     candidates: Vec::new(),
+                    called_from: None,
                 },
             ],
             "test",
@@ -475,6 +489,7 @@ mod tests {
             owner: Some(owner.into()),
             queued_in: None,
             candidates: Vec::new(),
+            called_from: None,
         };
         let threads = names(&["MainThread", "Thread-1", "Thread-2"]);
         let e = explain(

@@ -48,6 +48,12 @@ impl Player<'_> {
                 "inferred from the call stacks: the adapter cannot evaluate in blocked threads",
             ),
         };
+        for w in &mut e.waits {
+            w.wait.called_from = observed
+                .iter()
+                .find(|t| t.name == w.wait.thread)
+                .and_then(|t| caller_of_wait(t));
+        }
         e.cost_ms = Some(t0.elapsed().as_millis() as u64);
         Ok(e)
     }
@@ -142,6 +148,7 @@ impl Player<'_> {
                 owner,
                 queued_in: (executor > 0).then(|| executor as usize - 1),
                 candidates: Vec::new(),
+                called_from: None,
             });
         }
         for t in observed {
@@ -161,6 +168,7 @@ impl Player<'_> {
                     owner: name_of(holder),
                     queued_in: None,
                     candidates: Vec::new(),
+                    called_from: None,
                 });
             }
         }
@@ -218,6 +226,47 @@ pub fn submitted_call(line: &str) -> Option<String> {
     (!arg.is_empty()).then(|| arg.to_string())
 }
 
+/// Frames of the blocking primitives themselves, in the port and in CPython's stdlib.
+const PRIMITIVE_FRAMES: &[&str] = &[
+    "allow_threads",
+    "Lock::acquire",
+    "Lock::enter",
+    "RLock::acquire",
+    "Condition::wait",
+    "Thread::join",
+    "Future::result",
+    "Future::exception",
+    "Queue::get",
+    "SimpleQueue::get",
+    "Event::wait",
+    "Semaphore::acquire",
+    "acquire",
+    "wait",
+    "_wait_for_tstate_lock",
+    "join",
+    "result",
+    "get",
+];
+
+/// The frame that called the blocking primitive a thread waits in: the first frame below the
+/// primitives' own.
+pub fn caller_of_wait(t: &ObservedThread) -> Option<String> {
+    let is_primitive = |name: &str| {
+        PRIMITIVE_FRAMES.iter().any(|p| {
+            name == *p || name.starts_with(&format!("{p}::")) || name.ends_with(&format!("::{p}"))
+        })
+    };
+    let mut seen = false;
+    for f in &t.frames {
+        if is_primitive(&f.name) {
+            seen = true;
+        } else if seen {
+            return Some(f.name.clone());
+        }
+    }
+    None
+}
+
 /// What the Python stacks say each thread waits on, when nothing can be evaluated: frame names
 /// only, no objects. The exit hook's join names the first worker still alive (it joins them
 /// in order); a `result` call waits on a future whose runner the stack cannot tell.
@@ -248,6 +297,7 @@ pub fn infer_from_stacks(threads: &[ObservedThread]) -> Vec<RawWait> {
                     owner: Some(first.to_string()),
                     queued_in: None,
                     candidates: Vec::new(),
+                    called_from: None,
                 });
             }
         } else if let Some(caller) = below("result") {
@@ -263,6 +313,7 @@ pub fn infer_from_stacks(threads: &[ObservedThread]) -> Vec<RawWait> {
                 owner: None,
                 queued_in: None,
                 candidates,
+                called_from: None,
             });
         } else if names.contains(&"join") {
             out.push(RawWait {
@@ -273,6 +324,7 @@ pub fn infer_from_stacks(threads: &[ObservedThread]) -> Vec<RawWait> {
                 owner: None,
                 queued_in: None,
                 candidates: Vec::new(),
+                called_from: None,
             });
         }
     }
@@ -309,6 +361,28 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn the_wait_is_placed_in_the_frame_that_called_the_primitive() {
+        let t = thread(
+            "MainThread",
+            &[
+                "futex_wait",
+                "Lock::acquire::{closure}",
+                "allow_threads",
+                "Lock::acquire",
+                "Thread::join",
+                "_python_exit",
+                "run",
+            ],
+        );
+        assert_eq!(caller_of_wait(&t), Some("_python_exit".into()));
+        let t = thread(
+            "ThreadPoolExecutor-0_0",
+            &["wait", "result", "wait_on_future"],
+        );
+        assert_eq!(caller_of_wait(&t), Some("wait_on_future".into()));
     }
 
     #[test]

@@ -154,6 +154,7 @@ mod tests {
             owner: Some("TPExecutor-0_0".into()),
             queued_in: None,
             candidates: Vec::new(),
+            called_from: None,
         };
         let future = crate::checks::RawWait {
             thread: "TPExecutor-0_0".into(),
@@ -163,6 +164,7 @@ mod tests {
             owner: None,
             queued_in: Some(0),
             candidates: Vec::new(),
+            called_from: None,
         };
         let obs = Observation {
             explanation: Some(crate::checks::explain(&threads, vec![future, join], "t")),
