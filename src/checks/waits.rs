@@ -176,8 +176,11 @@ impl Explanation {
                 .clone()
         };
         for (i, w) in self.waits.iter().enumerate() {
+            let known = ids.contains_key(&w.wait.thread);
             let t = id(&w.wait.thread, &mut ids);
-            out.push_str(&format!("  {t}[\"{}\"]\n", mermaid_text(&w.wait.thread)));
+            if !known {
+                out.push_str(&format!("  {t}[\"{}\"]\n", mermaid_text(&w.wait.thread)));
+            }
             let o = format!("o{i}");
             out.push_str(&format!(
                 "  {o}([\"{}\"])\n",
@@ -185,12 +188,17 @@ impl Explanation {
             ));
             out.push_str(&format!("  {t} -->|{}| {o}\n", verb(w.wait.kind)));
             for b in &w.by {
+                let known = ids.contains_key(b);
                 let bt = id(b, &mut ids);
-                out.push_str(&format!("  {bt}[\"{}\"]\n", mermaid_text(b)));
-                let label = if w.wait.owner.as_deref() == Some(b.as_str()) {
-                    "held by"
-                } else {
-                    "only run by"
+                if !known {
+                    out.push_str(&format!("  {bt}[\"{}\"]\n", mermaid_text(b)));
+                }
+                let label = match (w.wait.kind, w.wait.owner.as_deref() == Some(b.as_str())) {
+                    (WaitKind::Thread, true) => "is",
+                    (WaitKind::Future, true) => "run by",
+                    (_, true) => "held by",
+                    (_, false) if w.by.len() == 1 => "only runnable by",
+                    (_, false) => "runnable by",
                 };
                 out.push_str(&format!("  {o} -.->|{label}| {bt}\n"));
             }
@@ -435,7 +443,10 @@ mod tests {
             "queued in executor 0's work queue, whose only worker is TPExecutor-0_0"
         );
         assert!(e.verdict().contains("TPExecutor-0_0 waits on itself"));
-        assert!(e.mermaid().contains("-->|joins|"));
+        let graph = e.mermaid();
+        assert!(graph.contains("-->|joins|"), "{graph}");
+        assert!(graph.contains("-.->|only runnable by| n1"), "{graph}");
+        assert_eq!(graph.matches("[\"TPExecutor-0_0\"]").count(), 1, "{graph}");
     }
 
     #[test]
