@@ -6,6 +6,12 @@
 //! a diff of two short stories. Where an observation satisfies an expectation, its line is
 //! rendered exactly as the expected one: the diff then shows only what departed.
 
+mod waits;
+
+pub use waits::{
+    cycle_line, explain, wait_line, Cycle, ExplainedWait, Explanation, RawWait, WaitKind,
+};
+
 use crate::walkthrough::{Expect, ExpectEnd, MarkerRef};
 use similar::TextDiff;
 
@@ -26,6 +32,8 @@ pub struct Observation {
     /// Why there is no stop, or what surrounds it: "the program exited with code 0", "every
     /// thread blocked: a hang".
     pub stop_note: Option<String>,
+    /// Who waits on whom, gathered at a hang and wherever a step expects it.
+    pub explanation: Option<Explanation>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -235,6 +243,8 @@ pub fn check(expect: &Expect, obs: &Observation) -> Verdict {
         }
     }
 
+    check_waits(expect, obs, &mut expected, &mut observed);
+
     if let Some(end) = &expect.end {
         expected.push(render_end_expected(&end.value));
         observed.push(match &obs.end {
@@ -260,6 +270,50 @@ pub fn check(expect: &Expect, obs: &Observation) -> Verdict {
     }
 
     Verdict { expected, observed }
+}
+
+/// `expect.waits` and `expect.cycle` against the explanation: the waits compare as a set (a
+/// match is rendered in the expected order), the cycle as a chain.
+fn check_waits(
+    expect: &Expect,
+    obs: &Observation,
+    expected: &mut Vec<String>,
+    observed: &mut Vec<String>,
+) {
+    let missing = |obs: &Observation| match &obs.end {
+        Some(ObservedEnd::Exit(_) | ObservedEnd::Terminated) => "(the program had exited)",
+        _ => "(not explained)",
+    };
+    if let Some(want) = &expect.waits {
+        for w in &want.value {
+            expected.push(format!("waits: {w}"));
+        }
+        match &obs.explanation {
+            None => observed.push(format!("waits: {}", missing(obs))),
+            Some(e) => {
+                let got = e.lines();
+                let mut a = want.value.clone();
+                let mut b = got.clone();
+                a.sort();
+                b.sort();
+                let lines = if a == b { &want.value } else { &got };
+                if lines.is_empty() {
+                    observed.push("waits: (no thread waits)".into());
+                }
+                for l in lines {
+                    observed.push(format!("waits: {l}"));
+                }
+            }
+        }
+    }
+    if let Some(want) = &expect.cycle {
+        let chain = (!want.value.is_empty()).then_some(want.value.as_slice());
+        expected.push(cycle_line(chain));
+        observed.push(match &obs.explanation {
+            None => format!("cycle: {}", missing(obs)),
+            Some(e) => e.cycle_line(),
+        });
+    }
 }
 
 fn render_stop(thread: Option<&str>, reason: Option<&str>, at: Option<&MarkerRef>) -> String {

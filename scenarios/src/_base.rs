@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::builtins::{ExcKind, Exception, PyResult};
-use crate::threading::{Condition, RLock};
+use crate::threading::{wait_kind, waiting_on, Condition, RLock, WaitTarget};
 use crate::{gil, plain_lock};
+use std::sync::atomic::Ordering::SeqCst;
 
 /// `_base.PENDING` ... `_base.FINISHED`.
 #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
@@ -34,6 +35,9 @@ pub struct FutureFields<T> {
 /// The shared state of a future.
 pub struct FutureCore<T> {
     pub _condition: Condition<RLock>,
+    /// For the debugger: where the future was submitted, the executor whose queue holds it
+    /// while pending, and the thread running it (`owner`) once it runs.
+    pub _wait: WaitTarget,
     /// Only touched while `_condition` is held; the std mutex merely makes that safe in Rust.
     pub fields: Mutex<FutureFields<T>>,
 }
@@ -58,12 +62,23 @@ impl<T: Clone> Future<T> {
     pub fn new() -> Self {
         Future(Arc::new(FutureCore {
             _condition: Condition::default(),
+            _wait: WaitTarget::new(wait_kind::FUTURE, "future"),
             fields: Mutex::new(FutureFields {
                 _state: PENDING,
                 _result: None,
                 _exception: None,
             }),
         }))
+    }
+
+    /// Records for the debugger that the future waits in the work queue of executor
+    /// `ThreadPoolExecutor-<executor>` and was submitted at `site` (`file.rs:line`).
+    pub fn _queued(&self, executor: Option<usize>, site: &str) {
+        self.0._wait.describe(site);
+        self.0
+            ._wait
+            .executor
+            .store(executor.map_or(0, |n| n + 1), SeqCst);
     }
 
     fn state(&self) -> FutureState {
@@ -128,8 +143,10 @@ impl<T: Clone> Future<T> {
             FINISHED => return self.__get_result(),
             _ => {}
         }
+        let _wait_record = waiting_on(&self.0._wait);
         self.0._condition.wait(timeout); // @bp result-wait
-                                         // `self._condition.wait(timeout)` returned, checked.
+        drop(_wait_record);
+        // `self._condition.wait(timeout)` returned, checked.
         gil::tick();
         match self.state() {
             CANCELLED | CANCELLED_AND_NOTIFIED => Err(cancelled_error()),
@@ -147,7 +164,9 @@ impl<T: Clone> Future<T> {
             FINISHED => return Ok(plain_lock(&self.0.fields)._exception),
             _ => {}
         }
+        let _wait_record = waiting_on(&self.0._wait);
         self.0._condition.wait(timeout);
+        drop(_wait_record);
         match self.state() {
             CANCELLED | CANCELLED_AND_NOTIFIED => Err(cancelled_error()),
             FINISHED => Ok(plain_lock(&self.0.fields)._exception),
@@ -165,6 +184,12 @@ impl<T: Clone> Future<T> {
                 Ok(false)
             }
             PENDING => {
+                // Out of the queue, run by this thread: it is the one that completes it.
+                self.0._wait.executor.store(0, SeqCst);
+                self.0
+                    ._wait
+                    .owner
+                    .store(crate::threading::get_ident() as usize, SeqCst);
                 self.set_state(RUNNING);
                 Ok(true)
             }
@@ -184,6 +209,7 @@ impl<T: Clone> Future<T> {
         }
         fields._result = Some(result);
         fields._state = FINISHED;
+        self.0._wait.owner.store(0, SeqCst);
         drop(fields);
         self.0._condition.notify_all();
         Ok(())
@@ -201,6 +227,7 @@ impl<T: Clone> Future<T> {
         }
         fields._exception = Some(exception);
         fields._state = FINISHED;
+        self.0._wait.owner.store(0, SeqCst);
         drop(fields);
         self.0._condition.notify_all();
         Ok(())

@@ -7,13 +7,15 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use crate::builtins::{ExcKind, Exception, PyResult};
-use crate::threading::{Condition, Lock};
+use crate::threading::{wait_kind, waiting_on, Condition, Lock, WaitTarget};
 use crate::{gil, plain_lock};
 
 /// `queue.SimpleQueue`: an unbounded FIFO whose `put` never blocks and whose blocking `get`
 /// releases the GIL. `_qsize` mirrors the length as a plain integer for debuggers.
 pub struct SimpleQueue<T> {
     pub _qsize: AtomicUsize,
+    /// What a blocked `get` waits on, for the debugger.
+    pub _wait: WaitTarget,
     lst: Mutex<VecDeque<T>>,
     not_empty: Condvar,
 }
@@ -28,6 +30,7 @@ impl<T> SimpleQueue<T> {
     pub const fn new() -> Self {
         SimpleQueue {
             _qsize: AtomicUsize::new(0),
+            _wait: WaitTarget::new(wait_kind::QUEUE, "SimpleQueue"),
             lst: Mutex::new(VecDeque::new()),
             not_empty: Condvar::new(),
         }
@@ -49,6 +52,7 @@ impl<T> SimpleQueue<T> {
             if let Some(item) = self.get_nowait() {
                 return item;
             }
+            let _wait_record = waiting_on(&self._wait);
             gil::allow_threads(|| {
                 let mut lst = plain_lock(&self.lst);
                 while lst.is_empty() {
@@ -76,6 +80,8 @@ impl<T> SimpleQueue<T> {
 pub struct QueueState<T> {
     /// `self.mutex`, shared by the condition below.
     pub mutex: Arc<Lock>,
+    /// What a blocked `get` waits on, for the debugger.
+    pub _wait: WaitTarget,
     not_empty: Condition<Lock>,
     queue: Mutex<VecDeque<T>>,
     pub unfinished_tasks: AtomicUsize,
@@ -102,6 +108,7 @@ impl<T> Queue<T> {
         let mutex = Arc::new(Lock::new());
         Queue(Arc::new(QueueState {
             not_empty: Condition::new(mutex.clone()),
+            _wait: WaitTarget::new(wait_kind::QUEUE, "Queue"),
             mutex,
             queue: Mutex::new(VecDeque::new()),
             unfinished_tasks: AtomicUsize::new(0),
@@ -120,6 +127,7 @@ impl<T> Queue<T> {
     /// `get(block=True, timeout=None)`: waits on the `not_empty` condition (GIL released).
     pub fn get(&self, block: bool, timeout: Option<Duration>) -> PyResult<T> {
         gil::tick();
+        let _wait_record = block.then(|| waiting_on(&self.0._wait));
         let _with = self.0.not_empty.enter();
         let empty = || plain_lock(&self.0.queue).is_empty();
         if !block {

@@ -31,7 +31,7 @@ pub type WorkQueue = Arc<SimpleQueue<Option<Box<dyn WorkItem>>>>;
 /// `_shutdown`: set by the exit hook; `submit` refuses once it is true.
 pub static _shutdown: AtomicBool = AtomicBool::new(false);
 /// `_global_shutdown_lock`: orders the exit hook's flag store against `submit`'s check.
-pub static _global_shutdown_lock: Lock = Lock::new();
+pub static _global_shutdown_lock: Lock = Lock::named("_global_shutdown_lock");
 /// `_threads_queues` (a WeakKeyDictionary in Python): every worker and its executor's queue.
 pub static _threads_queues: Mutex<Vec<(Thread, WorkQueue)>> = Mutex::new(Vec::new());
 /// `len(_threads_queues)`, mirrored as a plain integer for debuggers.
@@ -245,7 +245,9 @@ impl ThreadPoolExecutor {
     }
 
     /// `submit(fn, /, *args, **kwargs)`: both locks are held across the checks, the put and
-    /// the thread spawning, exactly as in 3.10.
+    /// the thread spawning, exactly as in 3.10. The caller's line names the future for a
+    /// debugger (Python would show the callable).
+    #[track_caller]
     pub fn submit<T, F>(&self, func: F) -> PyResult<Future<T>>
     where
         T: Clone + Send + 'static,
@@ -269,6 +271,12 @@ impl ThreadPoolExecutor {
         let f = Future::new();
         gil::tick();
         gil::tick();
+        let site = std::panic::Location::caller();
+        let number = self._os_name_prefix.strip_prefix("TPExecutor-");
+        f._queued(
+            number.and_then(|n| n.parse().ok()),
+            &format!("{}:{}", site.file(), site.line()),
+        );
         let w = _WorkItem {
             future: f.clone(),
             func: Box::new(func),

@@ -10,12 +10,161 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{
+    AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering::SeqCst,
+};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::builtins::{PyResult, RuntimeError};
 use crate::{gil, plain_lock};
+
+// ---------------------------------------------------------------------------------------------
+// Wait state a debugger can read, the way a runtime records it (the JVM keeps a monitor's owner
+// in its header, Go a goroutine's wait reason): every object a thread can block on carries a
+// `WaitTarget`, and every thread that blocks points its slot of `_waiting` at the target for as
+// long as it waits. Only plain integers, bools, a pointer and a fixed byte array: LLDB's C++
+// evaluator reads them as `scenarios::threading::_waiting[i].target.p.value->owner.v.value`.
+// ---------------------------------------------------------------------------------------------
+
+/// What kind of object a `WaitTarget` belongs to (`WaitTarget::kind`).
+pub mod wait_kind {
+    pub const NONE: u8 = 0;
+    pub const LOCK: u8 = 1;
+    pub const FUTURE: u8 = 2;
+    pub const THREAD: u8 = 3;
+    pub const QUEUE: u8 = 4;
+    pub const CONDITION: u8 = 5;
+}
+
+/// How many bytes of a description a `WaitTarget` keeps (the rest is cut).
+pub const WAIT_DESC_LEN: usize = 48;
+
+/// The debugger-facing header of a blockable object.
+pub struct WaitTarget {
+    /// One of `wait_kind`.
+    pub kind: AtomicU8,
+    /// Who holds the object (a lock's owner, the thread running a future, the thread a join
+    /// waits for), as an OS thread id; 0 when nobody does.
+    pub owner: AtomicUsize,
+    /// For a queued future: 1 + the number N of the executor `ThreadPoolExecutor-N` whose
+    /// work queue holds it; 0 otherwise.
+    pub executor: AtomicUsize,
+    /// A NUL-terminated name: `_global_shutdown_lock`, `pow(5, 2)` at `file.rs:12`, a thread's
+    /// name.
+    pub desc: [AtomicU8; WAIT_DESC_LEN],
+}
+
+impl WaitTarget {
+    pub const fn new(kind: u8, desc: &str) -> Self {
+        let mut bytes = [const { AtomicU8::new(0) }; WAIT_DESC_LEN];
+        let src = desc.as_bytes();
+        let mut i = 0;
+        while i < src.len() && i < WAIT_DESC_LEN - 1 {
+            bytes[i] = AtomicU8::new(src[i]);
+            i += 1;
+        }
+        WaitTarget {
+            kind: AtomicU8::new(kind),
+            owner: AtomicUsize::new(0),
+            executor: AtomicUsize::new(0),
+            desc: bytes,
+        }
+    }
+
+    /// Replaces the description (cut on a character boundary, NUL-terminated).
+    pub fn describe(&self, desc: &str) {
+        let mut end = desc.len().min(WAIT_DESC_LEN - 1);
+        while !desc.is_char_boundary(end) {
+            end -= 1;
+        }
+        for (i, cell) in self.desc.iter().enumerate() {
+            cell.store(
+                desc.as_bytes()
+                    .get(i)
+                    .copied()
+                    .filter(|_| i < end)
+                    .unwrap_or(0),
+                SeqCst,
+            );
+        }
+    }
+}
+
+/// One thread's wait record: which thread, and the target it is blocked on (null while it
+/// runs).
+pub struct WaitSlot {
+    /// The OS thread id (LLDB's thread id); 0 while the slot is free.
+    pub tid: AtomicUsize,
+    pub target: AtomicPtr<WaitTarget>,
+}
+
+/// How many threads of one program can record their waits; later threads go unrecorded.
+pub const WAIT_SLOTS: usize = 32;
+
+/// Every thread's wait record; slots are taken in order, so only the first `_waiting_len` are
+/// in use.
+pub static _waiting: [WaitSlot; WAIT_SLOTS] = [const {
+    WaitSlot {
+        tid: AtomicUsize::new(0),
+        target: AtomicPtr::new(std::ptr::null_mut()),
+    }
+}; WAIT_SLOTS];
+/// How many slots of `_waiting` are taken.
+pub static _waiting_len: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread's slot in `_waiting`, once taken.
+    static WAIT_SLOT: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+fn wait_slot() -> Option<&'static WaitSlot> {
+    let index = WAIT_SLOT.with(|cell| {
+        if cell.get().is_none() {
+            let i = _waiting_len.fetch_add(1, SeqCst);
+            if i < WAIT_SLOTS {
+                _waiting[i].tid.store(get_ident() as usize, SeqCst);
+                cell.set(Some(i));
+            }
+        }
+        cell.get()
+    })?;
+    _waiting.get(index)
+}
+
+/// Records that the calling thread is about to block on `target` until the returned guard is
+/// dropped. The outermost wait wins: `Future::result` blocks inside `Condition::wait`, which
+/// blocks on a waiter `Lock`, and what the thread waits for is the future.
+pub fn waiting_on(target: &WaitTarget) -> WaitGuard {
+    let Some(slot) = wait_slot() else {
+        return WaitGuard { slot: None };
+    };
+    let fresh = slot
+        .target
+        .compare_exchange(
+            std::ptr::null_mut(),
+            (target as *const WaitTarget).cast_mut(),
+            SeqCst,
+            SeqCst,
+        )
+        .is_ok();
+    WaitGuard {
+        slot: fresh.then_some(slot),
+    }
+}
+
+/// Clears a thread's wait record when its wait ends.
+pub struct WaitGuard {
+    slot: Option<&'static WaitSlot>,
+}
+
+impl Drop for WaitGuard {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot {
+            slot.target.store(std::ptr::null_mut(), SeqCst);
+        }
+    }
+}
 
 /// `threading.get_ident()`.
 pub fn get_ident() -> u64 {
@@ -38,6 +187,8 @@ pub trait PyLock: Send + Sync {
 /// `(bool)<lock>.locked.v.value`.
 pub struct Lock {
     pub locked: AtomicBool,
+    /// Who took the lock last while it is held (its `owner`), for the debugger.
+    pub _wait: WaitTarget,
     mutex: Mutex<()>,
     cond: Condvar,
 }
@@ -50,17 +201,28 @@ impl Default for Lock {
 
 impl Lock {
     pub const fn new() -> Self {
+        Lock::named("")
+    }
+
+    /// A lock a debugger names `name` (`_global_shutdown_lock`).
+    pub const fn named(name: &str) -> Self {
         Lock {
             locked: AtomicBool::new(false),
+            _wait: WaitTarget::new(wait_kind::LOCK, name),
             mutex: Mutex::new(()),
             cond: Condvar::new(),
         }
     }
 
     fn try_acquire(&self) -> bool {
-        self.locked
+        let took = self
+            .locked
             .compare_exchange(false, true, SeqCst, SeqCst)
-            .is_ok()
+            .is_ok();
+        if took {
+            self._wait.owner.store(get_ident() as usize, SeqCst);
+        }
+        took
     }
 
     /// `lock.acquire(blocking=True, timeout=-1)`: `timeout` None waits forever. Like
@@ -74,6 +236,7 @@ impl Lock {
             return false;
         }
         let deadline = timeout.map(|t| Instant::now() + t);
+        let _wait_record = waiting_on(&self._wait);
         gil::allow_threads(|| {
             // The thread is about to block without the GIL: a safe place to hold it.
             let mut guard = plain_lock(&self.mutex); // @bp lock-wait
@@ -101,6 +264,7 @@ impl Lock {
     /// `lock.release()`: wakes one waiter but hands nothing over (barging). Releasing an
     /// unlocked lock is a RuntimeError in Python; here it is a no-op, the port never does it.
     pub fn release(&self) {
+        self._wait.owner.store(0, SeqCst);
         self.locked.store(false, SeqCst);
         // Taking the mutex orders this release after a waiter's failed try, so the waiter is
         // already waiting on `cond` and cannot miss the notification.
@@ -247,6 +411,8 @@ impl PyLock for RLock {
 /// `notify` releases.
 pub struct Condition<L: PyLock = RLock> {
     pub _lock: Arc<L>,
+    /// What a bare `wait` waits on; a future's or a queue's own target comes first.
+    pub _wait: WaitTarget,
     _waiters: Mutex<VecDeque<Arc<Lock>>>,
 }
 
@@ -260,6 +426,7 @@ impl<L: PyLock> Condition<L> {
     pub fn new(lock: Arc<L>) -> Self {
         Condition {
             _lock: lock,
+            _wait: WaitTarget::new(wait_kind::CONDITION, "condition"),
             _waiters: Mutex::new(VecDeque::new()),
         }
     }
@@ -275,6 +442,7 @@ impl<L: PyLock> Condition<L> {
         let waiter = Arc::new(Lock::new());
         waiter.acquire(true, None);
         plain_lock(&self._waiters).push_back(waiter.clone());
+        let _wait_record = waiting_on(&self._wait);
         let saved_state = self._lock._release_save();
         let gotit = match timeout {
             None => waiter.acquire(true, None),
@@ -421,6 +589,8 @@ pub struct ThreadState {
     /// Held by the running thread and released when it ends; `join` waits on it, like
     /// CPython's `_tstate_lock`.
     pub _tstate_lock: Lock,
+    /// What a joiner waits on: this thread (`owner` is its OS id once it runs).
+    pub _wait: WaitTarget,
     _target: Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
@@ -457,6 +627,8 @@ impl Thread {
         target: impl FnOnce() + Send + 'static,
     ) -> Thread {
         let os_name = os_name.unwrap_or_else(|| truncate_15(&name));
+        let wait = WaitTarget::new(wait_kind::THREAD, "");
+        wait.describe(&name);
         Thread(Arc::new(ThreadState {
             _name: name,
             _os_name: os_name,
@@ -465,6 +637,7 @@ impl Thread {
             _started: Event::new(),
             _is_stopped: AtomicBool::new(false),
             _tstate_lock: Lock::new(),
+            _wait: wait,
             _target: Mutex::new(Some(Box::new(target))),
         }))
     }
@@ -477,6 +650,7 @@ impl Thread {
     fn bare(name: &str) -> Thread {
         let t = Thread::new(name.to_string(), None, true, || {});
         t._ident.store(get_ident(), SeqCst);
+        t._wait.owner.store(get_ident() as usize, SeqCst);
         t._tstate_lock.acquire(false, None);
         t
     }
@@ -509,6 +683,7 @@ impl Thread {
     fn _bootstrap(self) {
         gil::acquire();
         self._ident.store(get_ident(), SeqCst);
+        self._wait.owner.store(get_ident() as usize, SeqCst);
         self._tstate_lock.acquire(true, None);
         if !self._daemonic {
             plain_lock(&_shutdown_threads).push(self.clone());
@@ -538,6 +713,7 @@ impl Thread {
         if self.ident() == get_ident() {
             return Err(RuntimeError("cannot join current thread"));
         }
+        let _wait_record = waiting_on(&self._wait);
         if self._tstate_lock.acquire(true, timeout) {
             self._tstate_lock.release();
         }
@@ -618,5 +794,58 @@ pub fn _shutdown() {
         }
         // The `while True:` back-edge.
         gil::tick();
+    }
+}
+
+#[cfg(test)]
+mod wait_state_tests {
+    use super::*;
+
+    /// The slot of the thread whose OS id is `tid`, as a debugger finds it.
+    fn slot_of(tid: u64) -> Option<&'static WaitSlot> {
+        let n = _waiting_len.load(SeqCst).min(WAIT_SLOTS);
+        _waiting[..n]
+            .iter()
+            .find(|s| s.tid.load(SeqCst) == tid as usize)
+    }
+
+    #[test]
+    fn a_blocked_acquire_names_the_lock_and_its_owner() {
+        static HELD: Lock = Lock::named("held");
+        HELD.acquire(true, None);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            let _ = tx.send(get_ident());
+            HELD.acquire(true, None);
+            HELD.release();
+        });
+        let Ok(tid) = rx.recv() else {
+            panic!("the waiter never started")
+        };
+        // The waiter records its wait before it blocks; give it a moment to get there.
+        let mut target = std::ptr::null_mut();
+        for _ in 0..200 {
+            target = slot_of(tid).map_or(std::ptr::null_mut(), |s| s.target.load(SeqCst));
+            if !target.is_null() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(target.cast_const(), &HELD._wait as *const WaitTarget);
+        assert_eq!(HELD._wait.owner.load(SeqCst), get_ident() as usize);
+        HELD.release();
+        let _ = waiter.join();
+        let cleared = slot_of(tid).map(|s| s.target.load(SeqCst).is_null());
+        assert_eq!(cleared, Some(true));
+    }
+
+    #[test]
+    fn descriptions_are_cut_and_nul_terminated() {
+        let t = WaitTarget::new(wait_kind::LOCK, "x");
+        t.describe(&"é".repeat(40));
+        let bytes: Vec<u8> = t.desc.iter().map(|b| b.load(SeqCst)).collect();
+        let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+        assert!(end < WAIT_DESC_LEN);
+        assert!(std::str::from_utf8(&bytes[..end]).is_ok());
     }
 }

@@ -115,6 +115,15 @@ impl Dialect for CodeLldb {
         strip_rust_hash(raw)
     }
 
+    /// The port's wait records, in LLDB's native spelling (CodeLLDB's `/nat `).
+    fn wait_record_expr(&self, field: super::WaitField) -> Option<String> {
+        Some(format!("/nat {}", lldb::native_wait_expr(field)))
+    }
+
+    fn wait_record_value(&self, raw: &str) -> String {
+        lldb::wait_value(raw)
+    }
+
     /// CodeLLDB's default expression syntax is its own "simple" one; `/nat ` selects LLDB's
     /// native evaluator, which is what the shared LLDB spellings are written for.
     fn watch_expressions(&self, expr: &str) -> Vec<String> {

@@ -34,6 +34,33 @@ pub fn native_watch(expr: &str) -> &'static [&'static str] {
     }
 }
 
+/// The wait records of the Rust port (`scenarios/src/threading.rs`) in LLDB's native
+/// evaluator: a fixed array of slots, each pointing at the `WaitTarget` its thread blocks on.
+pub fn native_wait_expr(field: super::WaitField) -> String {
+    use super::WaitField::*;
+    let slot = |i: usize| format!("scenarios::threading::_waiting[{i}]");
+    let target = |i: usize| format!("{}.target.p.value", slot(i));
+    match field {
+        Count => "scenarios::threading::_waiting_len.v.value".into(),
+        Tid(i) => format!("{}.tid.v.value", slot(i)),
+        Target(i) => format!("(unsigned long){}", target(i)),
+        Kind(i) => format!("(int){}->kind.v.value", target(i)),
+        Owner(i) => format!("{}->owner.v.value", target(i)),
+        Executor(i) => format!("{}->executor.v.value", target(i)),
+        DescWord(i, k) => format!("((unsigned long*)&{}->desc)[{k}]", target(i)),
+        GilHolder => "scenarios::gil::_gil.holder.v.value".into(),
+    }
+}
+
+/// An evaluated wait field as a decimal number (LLDB shows pointers in hex).
+pub fn wait_value(raw: &str) -> String {
+    let t = console_value(raw);
+    match t.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).map_or(t.clone(), |v| v.to_string()),
+        None => t.to_string(),
+    }
+}
+
 /// LLDB's Python call that keeps a thread suspended across resumes (`SBThread::Suspend`), or
 /// lets it run again. lldb-dap's `singleThread` continue only marks a thread runnable without
 /// resuming the process, so it cannot do this.
@@ -113,6 +140,17 @@ mod tests {
         assert_eq!(console_value("(unsigned long) $0 = 1\n"), "1");
         assert_eq!(console_value("(bool) $12 = true"), "true");
         assert_eq!(console_value("25"), "25");
+    }
+
+    #[test]
+    fn wait_fields_read_as_numbers_and_text() {
+        assert_eq!(wait_value("26410"), "26410");
+        assert_eq!(wait_value("2"), "2");
+        assert_eq!(wait_value("0x0000000000000010"), "16");
+        assert_eq!(
+            native_wait_expr(super::super::WaitField::Owner(1)),
+            "scenarios::threading::_waiting[1].target.p.value->owner.v.value"
+        );
     }
 
     #[test]

@@ -91,6 +91,15 @@ impl Dialect for LldbDap {
         strip_rust_hash(raw)
     }
 
+    /// The port's wait records, in LLDB's native spelling.
+    fn wait_record_expr(&self, field: super::WaitField) -> Option<String> {
+        Some(format!("{}", lldb::native_wait_expr(field)))
+    }
+
+    fn wait_record_value(&self, raw: &str) -> String {
+        lldb::wait_value(raw)
+    }
+
     /// The native spellings as they are: lldb-dap's Watch pane uses LLDB's evaluator.
     fn watch_expressions(&self, expr: &str) -> Vec<String> {
         match lldb::native_watch(expr) {

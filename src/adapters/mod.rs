@@ -76,6 +76,29 @@ pub enum WatchFrame {
     Top,
 }
 
+/// One field of the wait records a program keeps for debuggers (the Rust port's
+/// `scenarios::threading::_waiting`), by slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitField {
+    /// How many slots are in use.
+    Count,
+    /// The OS thread id a slot belongs to.
+    Tid(usize),
+    /// The address of the object the thread waits on (0 while it runs).
+    Target(usize),
+    /// The object's kind (the port's `wait_kind`).
+    Kind(usize),
+    /// The OS thread id holding or running the object.
+    Owner(usize),
+    /// 1 + the number of the executor whose work queue holds a pending future.
+    Executor(usize),
+    /// Eight bytes of the object's NUL-terminated name, as a little-endian integer: word `k`
+    /// of slot `i`. (Read as integers: lldb-dap never answered a `char*` evaluate there.)
+    DescWord(usize, usize),
+    /// The OS thread id holding the model GIL.
+    GilHolder,
+}
+
 /// One debug adapter's discovery, launch arguments and quirks.
 pub trait Dialect: Send + Sync + std::fmt::Debug {
     /// The adapter's name on the command line and in reports (`lldb-dap`).
@@ -151,6 +174,17 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     /// the next resume; `None` when the adapter cannot hold one thread.
     fn hold_command(&self, _thread_id: i64, _held: bool) -> Option<String> {
         None
+    }
+    /// The expression reading one field of the program's wait records, or `None` when the
+    /// adapter cannot read them (debugpy cannot evaluate in threads blocked in C): the engine
+    /// then infers the waits from the stacks.
+    fn wait_record_expr(&self, _field: WaitField) -> Option<String> {
+        None
+    }
+    /// An evaluated wait-record field as a number (`'\x02'`, `0x00007ffff0000ee8`, `26410`)
+    /// or, for [`WaitField::Desc`], the text.
+    fn wait_record_value(&self, raw: &str) -> String {
+        raw.trim().to_string()
     }
     /// The stop reason as walkthroughs name it (a pause reads `pause` everywhere).
     fn stop_reason(&self, reason: &str) -> String {

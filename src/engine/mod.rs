@@ -6,8 +6,10 @@
 //!   presenter; it gets its sessions from a [`crate::session::Launcher`];
 //! - `landing`: where an action lands (stop, exit, hang, timeout);
 //! - [`observe`]: a stop turned into an observation;
+//! - [`explain`]: who waits on whom at a stop, read through the debugger or inferred;
 //! - [`schedule`]: many walkthroughs, `--jobs` at a time.
 
+pub mod explain;
 mod landing;
 pub mod observe;
 mod player;

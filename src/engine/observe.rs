@@ -4,6 +4,7 @@
 //! frames are shown, where watches are read, how a value or reason is spelled) is asked of the
 //! dialect.
 
+use super::explain::Listed;
 use super::player::{first_line, Landing, Player, StepError};
 use crate::adapters::WatchFrame;
 use crate::checks::{
@@ -206,6 +207,19 @@ impl Player<'_> {
                 Err(e) => format!("error: {e}"),
             };
             obs.evaluate.push(text);
+        }
+        // Who waits on whom: at every hang, and wherever the step asks.
+        let hung = matches!(landing, Landing::Hung { .. }) && !holding;
+        if hung || step.expect.wants_explanation() {
+            let listed: Vec<Listed> = threads
+                .iter()
+                .map(|t| Listed {
+                    id: t.id,
+                    name: portable_thread_name(&t.name, t.id, pid),
+                })
+                .collect();
+            let observed = obs.threads.clone();
+            obs.explanation = Some(self.explain(&listed, &observed, frame).await?);
         }
         Ok(obs)
     }

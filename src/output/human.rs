@@ -50,6 +50,12 @@ pub fn human(
                 writeln!(out, "       {}", style.dim(l))?;
             }
         }
+        if let Some(e) = &s.observation.explanation {
+            // At a hang the explanation is the point of the step: shown even when it passed.
+            if verbose || !ok || s.observation.end == Some(crate::checks::ObservedEnd::Hang) {
+                explanation(out, e, style)?;
+            }
+        }
         if !ok {
             let label = format!("expected ({path}:{})", s.line);
             for l in s.verdict.diff(&label).lines() {
@@ -83,6 +89,30 @@ pub fn human(
             style.red("leak:"),
             r.leftovers
         )?;
+    }
+    Ok(())
+}
+
+/// Who waits on whom, and the verdict.
+fn explanation(
+    out: &mut dyn Write,
+    e: &crate::checks::Explanation,
+    style: Palette,
+) -> io::Result<()> {
+    let cost = e.cost_ms.map(|ms| format!(", {ms} ms")).unwrap_or_default();
+    writeln!(
+        out,
+        "    {}",
+        style.dim(&format!("who waits on whom ({}{cost}):", e.source))
+    )?;
+    let lines = e.report_lines();
+    let last = lines.len().saturating_sub(1);
+    for (i, l) in lines.iter().enumerate() {
+        if i == last {
+            writeln!(out, "      {}", style.bold(l))?;
+        } else {
+            writeln!(out, "      {l}")?;
+        }
     }
     Ok(())
 }

@@ -21,6 +21,14 @@ pub fn json_lines(out: &mut dyn Write, r: &WalkthroughResult, root: &Path) -> io
             "observed": s.verdict.observed,
             "elapsed_ms": s.elapsed.as_millis() as u64,
             "hang_declared_after_ms": s.hang_declared_after.map(|d| d.as_millis() as u64),
+            "explanation": s.observation.explanation.as_ref().map(|e| json!({
+                "waits": e.waits,
+                "lines": e.lines(),
+                "cycle": e.cycle.as_ref().map(|c| &c.chain),
+                "verdict": e.verdict(),
+                "source": e.source,
+                "cost_ms": e.cost_ms,
+            })),
         });
         writeln!(out, "{v}")?;
     }

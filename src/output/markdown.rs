@@ -68,6 +68,13 @@ pub fn render(w: &Walkthrough, last: Option<&LastRun>, root: &Path) -> String {
                 let _ = writeln!(s, "watch {n} = {v}");
             }
             let _ = writeln!(s, "```\n\n</details>\n");
+            if let Some(e) = &run.explanation {
+                let _ = writeln!(s, "**Who waits on whom** ({}):\n", e.source);
+                for l in e.report_lines() {
+                    let _ = writeln!(s, "- {l}");
+                }
+                let _ = writeln!(s, "\n```mermaid\n{}```\n", e.mermaid());
+            }
         }
     }
     s

@@ -94,6 +94,22 @@ pub fn bless_text(text: &str, index: usize, obs: &Observation) -> Result<String,
         let lines: Array = obs.evaluate.iter().cloned().collect();
         expect.insert("evaluate", value(lines));
     }
+    if let Some(e) = &obs.explanation {
+        if expect.contains_key("waits") {
+            let lines: Array = e.lines().into_iter().collect();
+            expect.insert("waits", value(lines));
+        }
+        if expect.contains_key("cycle") {
+            let chain: Array = e
+                .cycle
+                .as_ref()
+                .map(|c| c.chain.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
+            expect.insert("cycle", value(chain));
+        }
+    }
     if expect.contains_key("end") {
         match &obs.end {
             Some(ObservedEnd::Exit(c)) => {
@@ -125,6 +141,44 @@ fn typed(v: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn waits_and_the_cycle_are_blessed_from_the_explanation() {
+        let text = "title = \"t\"\n[[step]]\ntitle = \"s\"\nexpect.waits = []\nexpect.cycle = []\n";
+        let threads = vec!["MainThread".to_string(), "TPExecutor-0_0".to_string()];
+        let join = crate::checks::RawWait {
+            thread: "MainThread".into(),
+            kind: crate::checks::WaitKind::Thread,
+            object: "TPExecutor-0_0".into(),
+            site: None,
+            owner: Some("TPExecutor-0_0".into()),
+            queued_in: None,
+            candidates: Vec::new(),
+            called_from: None,
+        };
+        let future = crate::checks::RawWait {
+            thread: "TPExecutor-0_0".into(),
+            kind: crate::checks::WaitKind::Future,
+            object: "pow(5, 2)".into(),
+            site: None,
+            owner: None,
+            queued_in: Some(0),
+            candidates: Vec::new(),
+            called_from: None,
+        };
+        let obs = Observation {
+            explanation: Some(crate::checks::explain(&threads, vec![future, join], "t")),
+            ..Observation::default()
+        };
+        let out = bless_text(text, 0, &obs).unwrap_or_default();
+        assert!(out.contains(
+            r#"expect.waits = ["MainThread joins TPExecutor-0_0", "TPExecutor-0_0 waits on future pow(5, 2)"]"#
+        ), "{out}");
+        assert!(
+            out.contains(r#"expect.cycle = ["MainThread", "TPExecutor-0_0"]"#),
+            "{out}"
+        );
+    }
     use crate::checks::{ObservedFrame, ObservedStop, ObservedThread};
     use crate::walkthrough::MarkerRef;
 

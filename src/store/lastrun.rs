@@ -28,6 +28,9 @@ pub struct LastStep {
     pub watch: Vec<(String, String)>,
     pub stdout: String,
     pub stderr: String,
+    /// Who waited on whom, where the step explained it (a hang, or a step that asked).
+    #[serde(default)]
+    pub explanation: Option<crate::checks::Explanation>,
 }
 
 fn file_for(root: &Path, w: &Walkthrough) -> PathBuf {
@@ -81,6 +84,7 @@ pub fn from_steps(adapter: &str, outcome: String, steps: &[StepResult]) -> LastR
                 watch: s.observation.watch.clone(),
                 stdout: s.observation.stdout.clone(),
                 stderr: s.observation.stderr.clone(),
+                explanation: s.observation.explanation.clone(),
             })
             .collect(),
     }

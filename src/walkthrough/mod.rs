@@ -155,7 +155,21 @@ pub struct Expect {
     pub stderr: Option<Located<Vec<String>>>,
     /// Debug-console results of this step's `evaluate` list, in order.
     pub evaluate: Option<Located<Vec<String>>>,
+    /// What each waiting thread waits on, one narrative line per thread
+    /// (`MainThread joins TPExecutor-0_0`), in any order. Asking for it makes dapwalk explain
+    /// the stop even when it is not a hang.
+    pub waits: Option<Located<Vec<String>>>,
+    /// The cycle of waits, in order from where it is entered (`["MainThread",
+    /// "TPExecutor-0_0"]`); an empty list expects no cycle.
+    pub cycle: Option<Located<Vec<String>>>,
     pub end: Option<Located<ExpectEnd>>,
+}
+
+impl Expect {
+    /// Whether the step asks who waits on whom.
+    pub fn wants_explanation(&self) -> bool {
+        self.waits.is_some() || self.cycle.is_some()
+    }
 }
 
 /// The expected stop.

@@ -129,6 +129,8 @@ struct RawExpect {
     stdout: Option<Spanned<Vec<String>>>,
     stderr: Option<Spanned<Vec<String>>>,
     evaluate: Option<Spanned<Vec<String>>>,
+    waits: Option<Spanned<Vec<String>>>,
+    cycle: Option<Spanned<Vec<String>>>,
     /// `"hang"` or `{ exit = N }`; read by hand so that every key of the table is checked
     /// (an untagged enum would ignore `{ exit = 0, hang = true }`).
     end: Option<Spanned<toml::Value>>,
@@ -480,6 +482,8 @@ fn convert_expect(
     out.stdout = lines_of(&e.stdout);
     out.stderr = lines_of(&e.stderr);
     out.evaluate = lines_of(&e.evaluate);
+    out.waits = lines_of(&e.waits);
+    out.cycle = lines_of(&e.cycle);
     if let Some(end) = &e.end {
         let line = loc(&end.span());
         let how = "write end = \"hang\" or end = { exit = 0 }";

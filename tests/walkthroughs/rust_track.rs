@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 #[test]
 fn every_rust_walkthrough_passes_on_lldb_dap_and_leaves_nothing_behind() {
     let _serial = serial();
-    support::assert_every_walkthrough_passes("walkthroughs/rust", &["--jobs", "2"], 14);
+    support::assert_every_walkthrough_passes("walkthroughs/rust", &["--jobs", "2"], 16);
 }
 
 /// A copy of the scenarios crate with one program changed, built in its own workspace, and
@@ -111,6 +111,44 @@ fn a_scenario_that_no_longer_deadlocks_fails_its_walkthrough_with_a_readable_dif
         stdout.contains("+end: exit 0") || stdout.contains("+end: not yet"),
         "{stdout}"
     );
+    // The explanation claims no cycle for the program that exits.
+    assert!(
+        stdout.contains("-cycle: MainThread -> TPExecutor-0_0"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("+cycle: MainThread"),
+        "a cycle was explained in a program that has none: {stdout}"
+    );
+}
+
+#[test]
+fn two_locks_taken_in_one_order_exit_and_no_cycle_is_explained() {
+    // The fix for lock_order: both threads take lock_a first.
+    let project = mutated_project(
+        "mutation-lock-order",
+        "lock_order",
+        "philosopher(&LOCK_B, &LOCK_A)",
+        "philosopher(&LOCK_A, &LOCK_B)",
+    );
+    let _serial = serial();
+    let file = project.join("walkthroughs/rust/15-lock-order.toml");
+    let out = dapwalk(&[
+        "run",
+        "--no-build",
+        "--project",
+        project.to_str().expect("utf8 path"),
+        file.to_str().expect("utf8 path"),
+    ]);
+    assert_eq!(leftovers(), Vec::<String>::new());
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("-cycle: MainThread -> Thread-1 -> Thread-2"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("+end: exit 0"), "{stdout}");
+    assert!(!stdout.contains("+cycle: MainThread"), "{stdout}");
 }
 
 #[test]

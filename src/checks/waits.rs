@@ -1,0 +1,525 @@
+//! The wait-for graph of a stopped or hung program, and its verdict: pure functions over what
+//! the engine read (or inferred) about each thread.
+//!
+//! Each thread waits on at most one object; an object leads to the threads that could end the
+//! wait (a lock's owner, the thread running a future, the workers of the executor whose queue
+//! holds it, the thread being joined, the GIL's holder). Following those edges from
+//! `MainThread` either comes back to a thread already on the path (a cycle: a deadlock) or
+//! ends at an object nobody holds or can complete (starvation, or a lost wake-up).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What kind of object a thread waits on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WaitKind {
+    Lock,
+    Future,
+    /// A thread being joined.
+    Thread,
+    Queue,
+    Condition,
+    /// The model GIL of the Rust port.
+    Gil,
+}
+
+/// One thread's wait, as read from the program (or inferred from its stack).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawWait {
+    /// The thread's portable name.
+    pub thread: String,
+    pub kind: WaitKind,
+    /// The object's name: `_global_shutdown_lock`, the call behind a future (`pow(5, 2)`), the
+    /// joined thread's name. Empty when the program gave it none.
+    pub object: String,
+    /// Where the object came from (`always_deadlock.rs:29` for a submitted future).
+    pub site: Option<String>,
+    /// The thread (portable name) that holds the object or is running it.
+    pub owner: Option<String>,
+    /// For a future still in a work queue: the executor's number N (`ThreadPoolExecutor-N`).
+    pub queued_in: Option<usize>,
+    /// When the object itself is unknown (inferred from a stack): the threads one of which
+    /// must end the wait. A cycle is named through such a wait only when there is one.
+    #[serde(default)]
+    pub candidates: Vec<String>,
+    /// The frame that called the blocking primitive (`_python_exit`, `wait_on_future`).
+    #[serde(default)]
+    pub called_from: Option<String>,
+}
+
+/// Who waits on whom at one stop, and the verdict.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// Every thread that waits, with who could end its wait, in the order of `lines`.
+    pub waits: Vec<ExplainedWait>,
+    /// Threads that wait on nothing the program recorded (running, or stopped by the debugger).
+    pub free: Vec<String>,
+    /// The wait chain from the first thread whose waits lead back to a thread already on it;
+    /// the thread that closes it is `closes_at`.
+    pub cycle: Option<Cycle>,
+    /// Where the facts came from, in words: read from the program through the debugger, or
+    /// inferred from stacks.
+    pub source: String,
+    /// How long gathering took, in milliseconds.
+    pub cost_ms: Option<u64>,
+}
+
+/// One thread's wait with the threads that could end it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExplainedWait {
+    pub wait: RawWait,
+    /// Who could end the wait (portable names); empty when nobody can.
+    pub by: Vec<String>,
+    /// Why those threads, in words: `held by X`, `queued in executor 0's work queue, whose
+    /// only worker is X`, `no thread holds it`.
+    pub why: String,
+}
+
+/// A cycle of waits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cycle {
+    /// The chain, in order, from where it was entered.
+    pub chain: Vec<String>,
+    /// The thread on `chain` the last one waits on.
+    pub closes_at: String,
+}
+
+impl Explanation {
+    /// The narrative line of each wait (`MainThread joins TPExecutor-0_0`), thread by thread:
+    /// what `expect.waits` is compared with.
+    pub fn lines(&self) -> Vec<String> {
+        self.waits.iter().map(|w| wait_line(&w.wait)).collect()
+    }
+
+    /// The explanation as a person reads it: each wait with who could end it, the threads
+    /// that wait on nothing, then the verdict.
+    pub fn report_lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for w in &self.waits {
+            let site = w
+                .wait
+                .site
+                .as_ref()
+                .map(|s| format!(", submitted at {s}"))
+                .unwrap_or_default();
+            let from = w
+                .wait
+                .called_from
+                .as_ref()
+                // An inferred future is already named after that frame.
+                .filter(|f| !w.wait.object.ends_with(&format!("in {f}")))
+                .map(|f| format!(" in {f}"))
+                .unwrap_or_default();
+            out.push(format!("{}{from}{site} ({})", wait_line(&w.wait), w.why));
+        }
+        if !self.free.is_empty() {
+            out.push(format!(
+                "waiting on nothing recorded: {}",
+                self.free.join(", ")
+            ));
+        }
+        out.push(self.verdict());
+        out
+    }
+
+    /// The verdict in one sentence.
+    pub fn verdict(&self) -> String {
+        match &self.cycle {
+            Some(c) => {
+                let mut path = c.chain.join(" → ");
+                path.push_str(&format!(" → {}", c.closes_at));
+                if c.chain.last() == Some(&c.closes_at) {
+                    format!("deadlock: {path} ({} waits on itself)", c.closes_at)
+                } else {
+                    format!("deadlock: a cycle of waits {path}")
+                }
+            }
+            None if self.waits.is_empty() => "no thread waits on anything recorded".into(),
+            None => {
+                let stuck = stuck_threads(&self.waits);
+                if !stuck.is_empty() && self.waits.iter().all(|w| !w.by.is_empty()) {
+                    return format!(
+                        "deadlock: {} wait only on each other, but the stacks cannot say which \
+                         future each waits on, so no cycle is named",
+                        stuck.join(", ")
+                    );
+                }
+                let stuck: Vec<&ExplainedWait> =
+                    self.waits.iter().filter(|w| w.by.is_empty()).collect();
+                match stuck.first() {
+                    Some(w) => format!(
+                        "no cycle: {} and nothing can end that wait (starvation or a lost \
+                         wake-up)",
+                        wait_line(&w.wait)
+                    ),
+                    None => "no cycle: every wait has a thread that could end it".into(),
+                }
+            }
+        }
+    }
+
+    /// `cycle: MainThread -> TPExecutor-0_0` or `cycle: none`: what `expect.cycle` is compared
+    /// with.
+    pub fn cycle_line(&self) -> String {
+        cycle_line(self.cycle.as_ref().map(|c| c.chain.as_slice()))
+    }
+
+    /// The graph in Mermaid (`graph LR`), threads as boxes and objects as rounded nodes.
+    pub fn mermaid(&self) -> String {
+        let mut ids: BTreeMap<String, String> = BTreeMap::new();
+        let mut out = String::from("graph LR\n");
+        let id = |name: &str, ids: &mut BTreeMap<String, String>| -> String {
+            let n = ids.len();
+            ids.entry(name.to_string())
+                .or_insert_with(|| format!("n{n}"))
+                .clone()
+        };
+        for (i, w) in self.waits.iter().enumerate() {
+            let known = ids.contains_key(&w.wait.thread);
+            let t = id(&w.wait.thread, &mut ids);
+            if !known {
+                out.push_str(&format!("  {t}[\"{}\"]\n", mermaid_text(&w.wait.thread)));
+            }
+            let o = format!("o{i}");
+            out.push_str(&format!(
+                "  {o}([\"{}\"])\n",
+                mermaid_text(&object_text(&w.wait))
+            ));
+            out.push_str(&format!("  {t} -->|{}| {o}\n", verb(w.wait.kind)));
+            for b in &w.by {
+                let known = ids.contains_key(b);
+                let bt = id(b, &mut ids);
+                if !known {
+                    out.push_str(&format!("  {bt}[\"{}\"]\n", mermaid_text(b)));
+                }
+                let label = match (w.wait.kind, w.wait.owner.as_deref() == Some(b.as_str())) {
+                    (WaitKind::Thread, true) => "is",
+                    (WaitKind::Future, true) => "run by",
+                    (_, true) => "held by",
+                    (_, false) if w.by.len() == 1 => "only runnable by",
+                    (_, false) => "runnable by",
+                };
+                out.push_str(&format!("  {o} -.->|{label}| {bt}\n"));
+            }
+        }
+        out
+    }
+}
+
+/// `cycle: A -> B` for a chain, `cycle: none` without one.
+pub fn cycle_line(chain: Option<&[String]>) -> String {
+    match chain {
+        Some(c) => format!("cycle: {}", c.join(" -> ")),
+        None => "cycle: none".into(),
+    }
+}
+
+fn mermaid_text(s: &str) -> String {
+    s.replace('"', "'")
+}
+
+fn verb(kind: WaitKind) -> &'static str {
+    match kind {
+        WaitKind::Thread => "joins",
+        WaitKind::Lock => "acquires",
+        _ => "waits on",
+    }
+}
+
+/// `future pow(5, 2)`, `lock _global_shutdown_lock`, `thread TPExecutor-0_0`.
+fn object_text(w: &RawWait) -> String {
+    let kind = match w.kind {
+        WaitKind::Lock => "lock",
+        WaitKind::Future => "future",
+        WaitKind::Thread => "thread",
+        WaitKind::Queue => "queue",
+        WaitKind::Condition => "condition",
+        WaitKind::Gil => return "the GIL".into(),
+    };
+    if w.object.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind} {}", w.object)
+    }
+}
+
+/// The narrative line of one wait.
+pub fn wait_line(w: &RawWait) -> String {
+    match w.kind {
+        WaitKind::Thread => format!("{} joins {}", w.thread, w.object),
+        _ => format!("{} waits on {}", w.thread, object_text(w)),
+    }
+}
+
+/// Builds the graph from every thread's wait. `threads` are all the program's threads
+/// (portable names), waiting or not: the workers of an executor are found among them by name
+/// (`TPExecutor-N_M` as the kernel shows it, `ThreadPoolExecutor-N_M` in Python).
+pub fn explain(threads: &[String], raw: Vec<RawWait>, source: &str) -> Explanation {
+    let mut waits: Vec<ExplainedWait> = raw
+        .into_iter()
+        .map(|w| {
+            let (by, why) = completers(&w, threads);
+            ExplainedWait { wait: w, by, why }
+        })
+        .collect();
+    // MainThread first, then by name: the order a reader follows and `expect.waits` lists.
+    waits.sort_by(|a, b| {
+        (a.wait.thread != "MainThread", &a.wait.thread)
+            .cmp(&(b.wait.thread != "MainThread", &b.wait.thread))
+    });
+    let free = threads
+        .iter()
+        .filter(|t| !waits.iter().any(|w| &w.wait.thread == *t))
+        .cloned()
+        .collect();
+    let cycle = find_cycle(&waits);
+    Explanation {
+        waits,
+        free,
+        cycle,
+        source: source.to_string(),
+        cost_ms: None,
+    }
+}
+
+/// Who could end `w`, and why in words.
+fn completers(w: &RawWait, threads: &[String]) -> (Vec<String>, String) {
+    if let Some(owner) = &w.owner {
+        let how = match w.kind {
+            WaitKind::Future => "run by",
+            WaitKind::Thread => "still running:",
+            _ => "held by",
+        };
+        return (vec![owner.clone()], format!("{how} {owner}"));
+    }
+    if let Some(n) = w.queued_in {
+        let workers: Vec<String> = threads
+            .iter()
+            .filter(|t| {
+                t.starts_with(&format!("TPExecutor-{n}_"))
+                    || t.starts_with(&format!("ThreadPoolExecutor-{n}_"))
+            })
+            .cloned()
+            .collect();
+        let mut workers = workers;
+        workers.sort();
+        let why = match workers.as_slice() {
+            [] => format!("queued in executor {n}'s work queue, which has no worker left"),
+            [only] => format!("queued in executor {n}'s work queue, whose only worker is {only}"),
+            many => format!(
+                "queued in executor {n}'s work queue, whose workers are {}",
+                many.join(", ")
+            ),
+        };
+        return (workers, why);
+    }
+    if !w.candidates.is_empty() {
+        let why = format!(
+            "the stack does not say which future; only a worker can complete it: {}",
+            w.candidates.join(" or ")
+        );
+        return (w.candidates.clone(), why);
+    }
+    let why = match w.kind {
+        WaitKind::Queue => "no thread is known to put to it",
+        WaitKind::Future => "no thread runs it and no work queue holds it",
+        _ => "no thread holds it",
+    };
+    (Vec::new(), why.to_string())
+}
+
+/// The threads whose waits can never end, then a cycle among them. A thread can still move
+/// when it waits on nothing recorded, or when one of the threads that could end its wait can
+/// move (a queued future needs only one free worker); what is left after that fixed point is
+/// stuck. From `MainThread` (then every other stuck thread) the path follows the first stuck
+/// way out of each wait until it returns to a thread already on it.
+fn find_cycle(waits: &[ExplainedWait]) -> Option<Cycle> {
+    let stuck = stuck_threads(waits);
+    let stuck: Vec<&str> = stuck.iter().map(String::as_str).collect();
+    let next = |t: &str| -> Option<&String> {
+        waits
+            .iter()
+            .find(|w| w.wait.thread == t)
+            // An inferred wait among several candidates names no edge: which one is unknown.
+            .filter(|w| w.wait.candidates.len() <= 1)
+            .and_then(|w| w.by.iter().find(|b| stuck.contains(&b.as_str())))
+    };
+    for start in waits
+        .iter()
+        .map(|w| &w.wait.thread)
+        .filter(|t| stuck.contains(&t.as_str()))
+    {
+        let mut chain: Vec<String> = vec![start.clone()];
+        let mut current = start.clone();
+        while let Some(n) = next(&current) {
+            if chain.contains(n) {
+                return Some(Cycle {
+                    chain,
+                    closes_at: n.clone(),
+                });
+            }
+            chain.push(n.clone());
+            current = n.clone();
+        }
+    }
+    None
+}
+
+/// The threads whose waits can never end (see [`find_cycle`]).
+fn stuck_threads(waits: &[ExplainedWait]) -> Vec<String> {
+    let mut stuck: Vec<&str> = waits.iter().map(|w| w.wait.thread.as_str()).collect();
+    loop {
+        let before = stuck.len();
+        let snapshot = stuck.clone();
+        stuck.retain(|t| {
+            waits
+                .iter()
+                .find(|w| w.wait.thread == *t)
+                .is_some_and(|w| w.by.iter().all(|b| snapshot.contains(&b.as_str())))
+        });
+        if stuck.len() == before {
+            break;
+        }
+    }
+    stuck.into_iter().map(str::to_string).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn join(thread: &str, target: &str) -> RawWait {
+        RawWait {
+            thread: thread.into(),
+            kind: WaitKind::Thread,
+            object: target.into(),
+            site: None,
+            owner: Some(target.into()),
+            queued_in: None,
+            candidates: Vec::new(),
+            called_from: None,
+        }
+    }
+
+    fn queued_future(thread: &str, call: &str, executor: usize) -> RawWait {
+        RawWait {
+            thread: thread.into(),
+            kind: WaitKind::Future,
+            object: call.into(),
+            site: None,
+            owner: None,
+            queued_in: Some(executor),
+            candidates: Vec::new(),
+            called_from: None,
+        }
+    }
+
+    #[test]
+    fn always_deadlock_is_main_joining_a_worker_that_waits_on_itself() {
+        let threads = names(&["MainThread", "TPExecutor-0_0"]);
+        let e = explain(
+            &threads,
+            vec![
+                queued_future("TPExecutor-0_0", "pow(5, 2)", 0),
+                join("MainThread", "TPExecutor-0_0"),
+            ],
+            "test",
+        );
+        assert_eq!(
+            e.lines(),
+            names(&[
+                "MainThread joins TPExecutor-0_0",
+                "TPExecutor-0_0 waits on future pow(5, 2)"
+            ])
+        );
+        assert_eq!(e.cycle_line(), "cycle: MainThread -> TPExecutor-0_0");
+        assert_eq!(
+            e.waits[1].why,
+            "queued in executor 0's work queue, whose only worker is TPExecutor-0_0"
+        );
+        assert!(e.verdict().contains("TPExecutor-0_0 waits on itself"));
+        let graph = e.mermaid();
+        assert!(graph.contains("-->|joins|"), "{graph}");
+        assert!(graph.contains("-.->|only runnable by| n1"), "{graph}");
+        assert_eq!(graph.matches("[\"TPExecutor-0_0\"]").count(), 1, "{graph}");
+    }
+
+    #[test]
+    fn a_second_free_worker_breaks_the_cycle() {
+        // The inner future could be run by the second worker, which waits on nothing.
+        let threads = names(&["MainThread", "TPExecutor-0_1", "TPExecutor-0_0"]);
+        let e = explain(
+            &threads,
+            vec![
+                join("MainThread", "TPExecutor-0_1"),
+                queued_future("TPExecutor-0_0", "pow(5, 2)", 0),
+            ],
+            "test",
+        );
+        assert_eq!(e.waits[1].by, names(&["TPExecutor-0_0", "TPExecutor-0_1"]));
+        assert_eq!(e.cycle, None);
+        assert_eq!(e.free, names(&["TPExecutor-0_1"]));
+    }
+
+    #[test]
+    fn a_consumer_without_a_producer_is_starvation() {
+        let threads = names(&["MainThread", "Thread-1"]);
+        let e = explain(
+            &threads,
+            vec![
+                join("MainThread", "Thread-1"),
+                RawWait {
+                    thread: "Thread-1".into(),
+                    kind: WaitKind::Queue,
+                    object: "Queue".into(),
+                    site: None,
+                    owner: None,
+                    queued_in: None,
+                    candidates: Vec::new(),
+                    called_from: None,
+                },
+            ],
+            "test",
+        );
+        assert_eq!(e.cycle_line(), "cycle: none");
+        assert!(e.verdict().contains("starvation"), "{}", e.verdict());
+    }
+
+    #[test]
+    fn two_locks_in_opposite_order_close_a_cycle_of_two() {
+        let lock = |t: &str, l: &str, owner: &str| RawWait {
+            thread: t.into(),
+            kind: WaitKind::Lock,
+            object: l.into(),
+            site: None,
+            owner: Some(owner.into()),
+            queued_in: None,
+            candidates: Vec::new(),
+            called_from: None,
+        };
+        let threads = names(&["MainThread", "Thread-1", "Thread-2"]);
+        let e = explain(
+            &threads,
+            vec![
+                join("MainThread", "Thread-1"),
+                lock("Thread-1", "b", "Thread-2"),
+                lock("Thread-2", "a", "Thread-1"),
+            ],
+            "test",
+        );
+        let c = e.cycle.clone().map(|c| (c.chain, c.closes_at));
+        assert_eq!(
+            c,
+            Some((
+                names(&["MainThread", "Thread-1", "Thread-2"]),
+                "Thread-1".into()
+            ))
+        );
+        assert!(e.verdict().starts_with("deadlock: a cycle"));
+    }
+}
