@@ -131,10 +131,10 @@ impl<T: Clone> Future<T> {
 
     /// `result(timeout=None)`: waits on `_condition` (GIL released) until the future is done.
     pub fn result(&self, timeout: Option<Duration>) -> PyResult<T> {
-        // `def result(...)` starts a frame: checked.
+        // `def result(...)` (CPython 3.10.13 _base.py 430) starts a frame: checked.
         gil::tick();
         let _with = self.0._condition.enter();
-        // `with self._condition:` calls the Python `Condition.__enter__`: checked at its start
+        // `with self._condition:` (447) calls the Python `Condition.__enter__`: checked at its start
         // and on return.
         gil::tick();
         gil::tick();
@@ -146,7 +146,7 @@ impl<T: Clone> Future<T> {
         let _wait_record = waiting_on(&self.0._wait);
         self.0._condition.wait(timeout); // @bp result-wait
         drop(_wait_record);
-        // `self._condition.wait(timeout)` returned, checked.
+        // `self._condition.wait(timeout)` (453) returned, checked.
         gil::tick();
         match self.state() {
             CANCELLED | CANCELLED_AND_NOTIFIED => Err(cancelled_error()),

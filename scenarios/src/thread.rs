@@ -57,28 +57,29 @@ fn _import() {
 /// `_python_exit()`: the thread pool's exit hook. Sets the global flag under the lock, wakes
 /// every worker with a `None`, then joins them all — this join is where a deadlock hangs.
 pub fn _python_exit() {
-    // `def _python_exit():` starts a frame: the eval breaker is checked before
+    // Line numbers are CPython 3.10.13's Lib/concurrent/futures/thread.py.
+    // `def _python_exit():` (23) starts a frame: the eval breaker is checked before
     // `with _global_shutdown_lock:`, so a worker that asked for the GIL gets it here, while
     // `_shutdown` is still false.
     gil::tick();
     {
-        // `with _global_shutdown_lock:` and `_shutdown = True` are SETUP_WITH and
+        // `with _global_shutdown_lock:` (25) and `_shutdown = True` (26) are SETUP_WITH and
         // STORE_GLOBAL: no check between them.
         let _with = _global_shutdown_lock.enter(); // @bp exit-hook
         _shutdown.store(true, SeqCst); // @bp exit-flag-store
     }
-    // `items = list(_threads_queues.items())`: two calls, each checked on return.
+    // `items = list(_threads_queues.items())` (27): two calls, each checked on return.
     let items: Vec<(Thread, WorkQueue)> = plain_lock(&_threads_queues).clone();
     gil::tick();
     gil::tick();
     for (_t, q) in &items {
-        // `q.put(None)` (checked in `put` and on return), then the back-edge.
+        // `q.put(None)` (29; checked in `put` and on return), then the back-edge.
         q.put(None);
         gil::tick();
         gil::tick();
     }
     for (t, _q) in &items {
-        // `t.join()`: blocks without the GIL, checked on return and at the back-edge.
+        // `t.join()` (31): blocks without the GIL, checked on return and at the back-edge.
         let _ = t.join(None); // @bp exit-join
         gil::tick();
         gil::tick();
@@ -116,13 +117,14 @@ impl<T: Clone + Send + 'static> WorkItem for _WorkItem<T> {
 
 /// `_worker(executor_reference, work_queue, ...)`: the loop every worker thread runs.
 pub fn _worker(executor_reference: Weak<ExecutorState>, work_queue: WorkQueue) {
-    // `def _worker(...)` starts a frame with a check; `while True:` jumps back (JUMP_ABSOLUTE)
+    // `def _worker(...)` (thread.py 69) starts a frame with a check; `while True:` (80) jumps
+    // back (JUMP_ABSOLUTE)
     // to the `tick` at the top of the loop.
     loop {
         gil::tick();
         let work_item = work_queue.get(); // @bp worker-get
         if let Some(work_item) = work_item {
-            // `work_item.run()`: the frame of `_WorkItem.run` starts with a check.
+            // `work_item.run()` (thread.py 83): the frame of `_WorkItem.run` starts with a check.
             gil::tick();
             work_item.run(); // @bp worker-run
                              // The call returns checked.
@@ -130,7 +132,7 @@ pub fn _worker(executor_reference: Weak<ExecutorState>, work_queue: WorkQueue) {
 
             // The work item (and what its call captured) is gone here, like `del work_item`.
             // Attempt to increment idle count.
-            // `executor = executor_reference()` and `executor._idle_semaphore.release()`:
+            // `executor = executor_reference()` (88), `executor._idle_semaphore.release()` (90):
             // each call returns checked (the loop's back-edge is the `tick` at its top).
             if let Some(executor) = executor_reference.upgrade() {
                 gil::tick();
@@ -139,10 +141,10 @@ pub fn _worker(executor_reference: Weak<ExecutorState>, work_queue: WorkQueue) {
             }
             continue;
         }
-        // `work_item = work_queue.get(block=True)` returned, checked.
+        // `work_item = work_queue.get(block=True)` (81) returned, checked.
         gil::tick();
         let executor = executor_reference.upgrade();
-        // `executor = executor_reference()`, checked on return.
+        // `executor = executor_reference()` (94), checked on return.
         gil::tick();
         // Exit if:
         //   - The interpreter is shutting down OR
@@ -264,7 +266,8 @@ impl ThreadPoolExecutor {
         if _shutdown.load(SeqCst) {
             return Err(RuntimeError(INTERPRETER_SHUTDOWN)); // @bp submit-refuse-interpreter
         }
-        // `f = _base.Future()` and `w = _WorkItem(f, fn, args, kwargs)`: two calls of Python
+        // `f = _base.Future()` (thread.py 172), `w = _WorkItem(f, fn, args, kwargs)` (173): two
+        // calls of Python
         // `__init__`s, each checked at its frame's start and on return. Both locks are held, so
         // a thread that takes the GIL here cannot get past them.
         gil::tick();
@@ -283,7 +286,8 @@ impl ThreadPoolExecutor {
         };
         gil::tick();
         self._work_queue.put(Some(Box::new(w))); // @bp submit-enqueue
-                                                 // `self._work_queue.put(w)` returned; `self._adjust_thread_count()` starts its frame.
+                                                 // `self._work_queue.put(w)` (175) returned; `self._adjust_thread_count()` (176) starts
+                                                 // its frame.
         gil::tick();
         gil::tick();
         self._adjust_thread_count()?;

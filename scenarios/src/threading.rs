@@ -762,33 +762,39 @@ pub fn _register_atexit(func: fn()) -> PyResult<()> {
 /// `threading._shutdown()`, called by the interpreter's exit sequence: runs the threading
 /// atexit hooks (the thread pools' `_python_exit`), then joins every non-daemon thread.
 pub fn _shutdown() {
-    // `def _shutdown():` is Python code: its frame starts with an eval-breaker check.
+    // Line numbers are CPython 3.10.13's Lib/threading.py. `def _shutdown():` (1518) is
+    // Python code: its frame starts with an eval-breaker check.
     gil::tick();
     _SHUTTING_DOWN.store(true, SeqCst);
-    // `tlock.release()` and `_main_thread._stop()`: two calls, each checked on return.
-    gil::tick();
-    gil::tick();
     let hooks: Vec<fn()> = plain_lock(&_threading_atexits).clone();
-    // `for atexit_call in reversed(_threading_atexits):` — the `reversed()` call.
+    // `for atexit_call in reversed(_threading_atexits):` (1536): the `reversed()` call.
     gil::tick();
     for atexit_call in hooks.iter().rev() {
-        // `atexit_call()`: checked when the hook's frame starts (in the hook) and on return.
+        // `atexit_call()` (1537): checked when the hook's frame starts (in the hook) and on
+        // return.
         atexit_call();
         gil::tick();
         // The loop's back-edge (`JUMP_ABSOLUTE`).
         gil::tick();
     }
+    // `_main_thread.ident == get_ident()` (1540), `assert tlock.locked()` (1545),
+    // `tlock.release()` (1546), `_main_thread._stop()` (1547): four calls, each checked on
+    // return.
+    for _call in 0..4 {
+        gil::tick();
+    }
     let me = get_ident();
     // `while True:` joining the non-daemon threads.
     loop {
-        // `locks = list(_shutdown_locks)`, `_shutdown_locks.clear()`.
+        // `locks = list(_shutdown_locks)`, `_shutdown_locks.clear()` (1559-1560).
         gil::tick();
         let threads: Vec<Thread> = std::mem::take(&mut *plain_lock(&_shutdown_threads));
         if threads.is_empty() {
             break;
         }
         for t in threads.iter().filter(|t| t.ident() != me) {
-            // `lock.acquire()` blocks without the GIL; `lock.release()` returns checked.
+            // `lock.acquire()` (1567) blocks without the GIL; `lock.release()` (1568) returns
+            // checked.
             let _ = t.join(None);
             gil::tick();
         }
