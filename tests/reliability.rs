@@ -137,21 +137,27 @@ fn sighup_ends_a_run_like_ctrl_c_with_exit_129() {
 #[test]
 fn a_sigkilled_run_leaves_nothing_once_its_guardian_has_swept() {
     build_scenarios();
+    let dir = root().join("target/test-scratch/sigkill");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    // An adapter that would keep running, and keep its debuggee, after dapwalk is gone.
+    let adapter = adapter_proxy(&dir, "no-such-command", true);
     let mark = unique("sigkill");
     let mut child = dapwalk(
         &mark,
         &[
             "run",
             "--no-build",
-            "walkthroughs/rust/14-pep3148-mutual.toml",
+            "--lldb-dap",
+            adapter.to_str().expect("utf8"),
+            "walkthroughs/rust/07-force-deadlock.toml",
         ],
     )
     .spawn()
     .expect("spawn dapwalk");
-    wait_for_debuggee(&mark, "pep3148_mutual");
-    // Mid-hang: the program deadlocks as soon as it runs; give the adapter time to be
-    // waiting on it.
-    std::thread::sleep(Duration::from_millis(500));
+    wait_for_debuggee(&mark, "force_deadlock");
+    // Mid-hang: the program deadlocks as soon as it runs.
+    std::thread::sleep(Duration::from_millis(300));
     let before = leftovers(&mark);
     assert!(
         before.iter().any(|(_, c)| c.contains("lldb-dap")),
@@ -313,8 +319,15 @@ fn which(names: &[&str]) -> String {
 }
 
 /// An lldb-dap behind a proxy that, when the `command` request arrives, kills the real
-/// adapter and dies itself: an adapter killed in the middle of that request.
-fn adapter_dying_on(dir: &std::path::Path, command: &str) -> std::path::PathBuf {
+/// adapter and dies itself: an adapter killed in the middle of that request. With `linger`,
+/// the proxy outlives the end of its input and keeps the real adapter's open: an adapter
+/// that never notices dapwalk is gone, so only dapwalk's own mechanism can end the run.
+fn adapter_proxy(dir: &std::path::Path, command: &str, linger: bool) -> std::path::PathBuf {
+    let on_eof = if linger {
+        "threading.Event().wait()"
+    } else {
+        "child.kill(); os._exit(0)"
+    };
     let real = which(&["lldb-dap-22", "lldb-dap"]);
     let script = dir.join("lldb-dap-dies-on");
     std::fs::write(
@@ -339,7 +352,7 @@ while True:
     while not header.endswith(b"\r\n\r\n"):
         c = inp.read(1)
         if not c:
-            child.kill(); os._exit(0)
+            {on_eof}
         header += c
     n = int([l for l in header.split(b"\r\n") if l.lower().startswith(b"content-length")][0].split(b":")[1])
     body = inp.read(n)
@@ -363,7 +376,7 @@ fn an_adapter_killed_while_evaluating_a_watch_is_could_not_check() {
     let dir = root().join("target/test-scratch/dies-on-evaluate");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("mkdir");
-    let adapter = adapter_dying_on(&dir, "evaluate");
+    let adapter = adapter_proxy(&dir, "evaluate", false);
     let mark = unique("evaluate");
     let out = dapwalk(
         &mark,

@@ -182,6 +182,13 @@ fn run_walkthroughs(
     registry: &Registry,
     args: RunArgs,
 ) -> Result<Exit, CliError> {
+    // Watched from the start, so that a signal while files load or programs build still
+    // ends the run with its own exit code.
+    let rt = runtime()?;
+    let mut signals = {
+        let _in_runtime = rt.enter();
+        crate::session::Signals::watch()
+    };
     end_strays();
     check_python(args.adapters.python.as_deref())?;
     // The Python that plays the Python track also resolves its stdlib markers.
@@ -237,15 +244,17 @@ fn run_walkthroughs(
         launch_extra: config.map(|c| c.launch_keys).unwrap_or_default(),
         ..RunOptions::default()
     };
-    let rt = runtime()?;
     let progress = Progress::new(prepared.len());
-    let results = rt.block_on(crate::session::until_signal(crate::engine::play_all(
-        prepared,
-        launchers,
-        opts,
-        args.jobs.max(1),
-        progress.callback(),
-    )));
+    let results = rt.block_on(crate::session::until_signal(
+        &mut signals,
+        crate::engine::play_all(
+            prepared,
+            launchers,
+            opts,
+            args.jobs.max(1),
+            progress.callback(),
+        ),
+    ));
     progress.clear();
     let results = results.map_err(CliError::Interrupted)?;
 

@@ -1051,16 +1051,35 @@ impl Interrupted {
     }
 }
 
-/// Runs `work` until it finishes or SIGINT, SIGTERM or SIGHUP arrives. On a signal the
-/// future is dropped, and with it every [`Session`] it holds, whose `Drop` kills adapter,
-/// helpers and debuggee.
-pub async fn until_signal<F: std::future::Future>(work: F) -> Result<F::Output, Interrupted> {
-    use tokio::signal::unix::{signal, SignalKind};
-    // A signal that cannot be watched keeps its default action (death), which the run's
-    // guardian still cleans up after.
-    let mut int = signal(SignalKind::interrupt()).ok();
-    let mut term = signal(SignalKind::terminate()).ok();
-    let mut hup = signal(SignalKind::hangup()).ok();
+/// SIGINT, SIGTERM and SIGHUP, watched from the moment this is made: one that arrives
+/// before [`until_signal`] runs (while walkthroughs load or the programs build) is kept and
+/// ends the run as soon as it starts, instead of killing dapwalk where it stands.
+pub struct Signals {
+    int: Option<tokio::signal::unix::Signal>,
+    term: Option<tokio::signal::unix::Signal>,
+    hup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    /// Starts watching; call it inside a tokio runtime. A signal that cannot be watched
+    /// keeps its default action (death), which the run's guardian still cleans up after.
+    pub fn watch() -> Signals {
+        use tokio::signal::unix::{signal, SignalKind};
+        Signals {
+            int: signal(SignalKind::interrupt()).ok(),
+            term: signal(SignalKind::terminate()).ok(),
+            hup: signal(SignalKind::hangup()).ok(),
+        }
+    }
+}
+
+/// Runs `work` until it finishes or SIGINT, SIGTERM or SIGHUP arrives (or arrived since
+/// `signals` was made). On a signal the future is dropped, and with it every [`Session`] it
+/// holds, whose `Drop` kills adapter, helpers and debuggee.
+pub async fn until_signal<F: std::future::Future>(
+    signals: &mut Signals,
+    work: F,
+) -> Result<F::Output, Interrupted> {
     async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
         match s {
             Some(s) => {
@@ -1070,9 +1089,11 @@ pub async fn until_signal<F: std::future::Future>(work: F) -> Result<F::Output, 
         }
     }
     tokio::select! {
+        // A signal already received wins over work that could also finish at once.
+        biased;
+        _ = next(&mut signals.int) => Err(Interrupted::Int),
+        _ = next(&mut signals.term) => Err(Interrupted::Term),
+        _ = next(&mut signals.hup) => Err(Interrupted::Hup),
         out = work => Ok(out),
-        _ = next(&mut int) => Err(Interrupted::Int),
-        _ = next(&mut term) => Err(Interrupted::Term),
-        _ = next(&mut hup) => Err(Interrupted::Hup),
     }
 }

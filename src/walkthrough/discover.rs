@@ -52,29 +52,6 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_named_pipe_called_toml_is_passed_over_and_refused_by_name() {
-        let dir = std::env::temp_dir().join(format!("dapwalk-discover-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("sub")).expect("mkdir");
-        std::fs::write(dir.join("sub/a.toml"), "").expect("write");
-        let fifo = dir.join("sub/pipe.toml");
-        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
-        let project = Project::new(dir.clone());
-        let found = collect(&project, &[dir.clone()]).expect("walks");
-        assert_eq!(found, vec![dir.join("sub/a.toml")]);
-        let e = collect(&project, &[fifo.clone()]).expect_err("a pipe");
-        assert!(e.contains("not a walkthrough file"), "{e}");
-        let e = load(&fifo).expect_err("a pipe is not read");
-        assert!(e.message.contains("not a regular file"), "{e}");
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-}
-
 /// Loads and resolves every file; all errors at once, each with file:line.
 pub fn load_all(project: &Project, files: &[PathBuf]) -> Result<Vec<Prepared>, Vec<LoadError>> {
     let mut ok = Vec::new();
@@ -89,5 +66,28 @@ pub fn load_all(project: &Project, files: &[PathBuf]) -> Result<Vec<Prepared>, V
         Ok(ok)
     } else {
         Err(errs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_named_pipe_called_toml_is_passed_over_and_refused_by_name() {
+        let dir = std::env::temp_dir().join(format!("dapwalk-discover-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub")).expect("mkdir");
+        std::fs::write(dir.join("sub/a.toml"), "").expect("write");
+        let fifo = dir.join("sub/pipe.toml");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
+        let project = Project::new(dir.clone());
+        let found = collect(&project, std::slice::from_ref(&dir)).expect("walks");
+        assert_eq!(found, vec![dir.join("sub/a.toml")]);
+        let e = collect(&project, std::slice::from_ref(&fifo)).expect_err("a pipe");
+        assert!(e.contains("not a walkthrough file"), "{e}");
+        let e = load(&fifo).expect_err("a pipe is not read");
+        assert!(e.message.contains("not a regular file"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
