@@ -7,7 +7,8 @@
 
 use dapwalk::adapters::codelldb::CODELLDB;
 use dapwalk::adapters::{
-    Adapter, AdapterError, Connect, Dialect, HangRule, Language, LaunchTarget, WatchFrame,
+    Adapter, AdapterError, Connect, Dialect, HangRule, Language, LaunchTarget, WaitField,
+    WatchFrame,
 };
 use dapwalk::dap::protocol::Frame;
 use dapwalk::dap::replay::{self, Placeholders, Recording, ReplayLog};
@@ -223,23 +224,12 @@ replays! {
     live_12_solution3_externalqueue => "codelldb-live.12-solution3-externalqueue.jsonl",
     live_13_solution4_timeout => "codelldb-live.13-solution4-timeout.jsonl",
     live_14_pep3148_mutual => "codelldb-live.14-pep3148-mutual.jsonl",
-    // The two walkthroughs the first driver failed, recorded with a driver that sent `?/nat`
-    // and asked `exceptionInfo` as this one does.
-    answers_01_no_deadlock => "codelldb-answers.01-no-deadlock.jsonl",
-    answers_04_sometimes_deadlock_forced_deadlock => "codelldb-answers.04-sometimes-deadlock-forced-deadlock.jsonl",
-    // Recorded with the first driver (main at ce190d9): the twelve walkthroughs it passed.
-    first_02_always_deadlock => "codelldb.02-always-deadlock.jsonl",
-    first_03_sometimes_deadlock_forced_error => "codelldb.03-sometimes-deadlock-forced-error.jsonl",
-    first_05_gil_trap => "codelldb.05-gil-trap.jsonl",
-    first_06_discourage_deadlock => "codelldb.06-discourage-deadlock.jsonl",
-    first_07_force_deadlock => "codelldb.07-force-deadlock.jsonl",
-    first_08_heisenbug_unswallow => "codelldb.08-heisenbug-unswallow.jsonl",
-    first_09_context_manager => "codelldb.09-context-manager.jsonl",
-    first_10_solution1_max_workers => "codelldb.10-solution1-max-workers.jsonl",
-    first_11_solution2_processpool => "codelldb.11-solution2-processpool.jsonl",
-    first_12_solution3_externalqueue => "codelldb.12-solution3-externalqueue.jsonl",
-    first_13_solution4_timeout => "codelldb.13-solution4-timeout.jsonl",
-    first_14_pep3148_mutual => "codelldb.14-pep3148-mutual.jsonl",
+    live_15_lock_order => "codelldb-live.15-lock-order.jsonl",
+    live_16_lost_sentinel => "codelldb-live.16-lost-sentinel.jsonl",
+    // The older recordings (`codelldb.*`, `codelldb-answers.*`) were made against the
+    // programs before the talk's print and the port's eval-breaker checks and wait records
+    // moved their markers; they stay in tests/fixtures as a record of what CodeLLDB answered
+    // and are not replayed, except where the sources they name did not move (below).
 }
 
 /// CodeLLDB's dialect with one deliberate change, to show the replays catch it.
@@ -326,6 +316,12 @@ impl Dialect for Altered {
         } else {
             CODELLDB.console_expression(text)
         }
+    }
+    fn wait_record_expr(&self, field: WaitField) -> Option<String> {
+        CODELLDB.wait_record_expr(field)
+    }
+    fn wait_record_value(&self, raw: &str) -> String {
+        CODELLDB.wait_record_value(raw)
     }
     fn console_value(&self, raw: &str) -> String {
         CODELLDB.console_value(raw)
@@ -430,23 +426,6 @@ async fn the_first_drivers_console_request_is_no_longer_sent() {
                 r#"the recording has `evaluate` {"context":"repl","expression":"executor->"#
             ),
         "{text}"
-    );
-}
-
-#[tokio::test]
-async fn the_first_drivers_stale_stop_now_asks_exception_info() {
-    let (d, _) = diverges(
-        &CODELLDB,
-        "codelldb.04-sometimes-deadlock-forced-deadlock.jsonl",
-    )
-    .await;
-    // The stop named only the held main thread: the driver now lists the threads to ask
-    // each one let run, where the first driver went on to observe the stale stop.
-    assert_eq!(d.sent["command"], "threads", "{d}");
-    assert_ne!(
-        d.recorded.as_ref().map(|r| r["command"].clone()),
-        Some("threads".into()),
-        "{d}"
     );
 }
 
