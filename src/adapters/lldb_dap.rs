@@ -93,7 +93,7 @@ impl Dialect for LldbDap {
 
     /// The port's wait records, in LLDB's native spelling.
     fn wait_record_expr(&self, field: super::WaitField) -> Option<String> {
-        Some(format!("{}", lldb::native_wait_expr(field)))
+        Some(lldb::native_wait_expr(field).to_string())
     }
 
     fn wait_record_value(&self, raw: &str) -> String {

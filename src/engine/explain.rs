@@ -52,7 +52,7 @@ impl Player<'_> {
             w.wait.called_from = observed
                 .iter()
                 .find(|t| t.name == w.wait.thread)
-                .and_then(|t| caller_of_wait(t));
+                .and_then(caller_of_wait);
         }
         e.cost_ms = Some(t0.elapsed().as_millis() as u64);
         Ok(e)
