@@ -6,7 +6,7 @@
 //! adapter, which is all a new adapter takes. [`FakeLauncher`] starts each session over
 //! in-memory pipes instead of a process.
 
-use super::{Breakpoints, LaunchFuture, Launcher, Session, SessionError, Timeouts};
+use super::{Breakpoints, LaunchFuture, Launcher, Session, Timeouts};
 use crate::adapters::{Adapter, AdapterError, Connect, Dialect, Language, LaunchTarget};
 use crate::dap::fake::{connect, Script, Transcript};
 use serde_json::{json, Value};
