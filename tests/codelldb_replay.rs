@@ -7,7 +7,7 @@
 
 use dapwalk::adapters::codelldb::CODELLDB;
 use dapwalk::adapters::{
-    Adapter, AdapterError, Connect, Dialect, HangRule, Language, LaunchTarget, WaitField,
+    Adapter, AdapterError, Connect, Dialect, HangRule, Identity, LaunchTarget, WaitField,
     WatchFrame,
 };
 use dapwalk::dap::protocol::Frame;
@@ -251,23 +251,8 @@ static NO_EXCEPTION_INFO: Altered = Altered {
 };
 
 impl Dialect for Altered {
-    fn name(&self) -> &'static str {
-        CODELLDB.name()
-    }
-    fn display_name(&self) -> &'static str {
-        CODELLDB.display_name()
-    }
-    fn language(&self) -> Language {
-        CODELLDB.language()
-    }
-    fn vscode_types(&self) -> &'static [&'static str] {
-        CODELLDB.vscode_types()
-    }
-    fn adapter_id(&self) -> &'static str {
-        CODELLDB.adapter_id()
-    }
-    fn install_hint(&self) -> &'static str {
-        CODELLDB.install_hint()
+    fn identity(&self) -> &'static Identity {
+        CODELLDB.identity()
     }
     fn looked_for(&self) -> String {
         CODELLDB.looked_for()

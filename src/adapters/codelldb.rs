@@ -9,7 +9,7 @@
 
 use super::{
     is_executable, lldb, strip_rust_hash, version_key, Adapter, AdapterError, Connect, Dialect,
-    Language, LaunchTarget,
+    Identity, Language, LaunchTarget,
 };
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -32,24 +32,19 @@ const EXTENSION_ROOTS: &[&str] = &[
     ".windsurf/extensions",
 ];
 
+/// CodeLLDB's identity.
+static IDENTITY: Identity = Identity {
+    name: "codelldb",
+    display_name: "CodeLLDB",
+    language: Language::Rust,
+    vscode_types: &["lldb"],
+    adapter_id: "lldb",
+    install_hint: "install the VS Code extension vadimcn.vscode-lldb (`code --install-extension vadimcn.vscode-lldb`), or pass its adapter/codelldb path",
+};
+
 impl Dialect for CodeLldb {
-    fn name(&self) -> &'static str {
-        "codelldb"
-    }
-    fn display_name(&self) -> &'static str {
-        "CodeLLDB"
-    }
-    fn language(&self) -> Language {
-        Language::Rust
-    }
-    fn vscode_types(&self) -> &'static [&'static str] {
-        &["lldb"]
-    }
-    fn adapter_id(&self) -> &'static str {
-        "lldb"
-    }
-    fn install_hint(&self) -> &'static str {
-        "install the VS Code extension vadimcn.vscode-lldb (`code --install-extension vadimcn.vscode-lldb`), or pass its adapter/codelldb path"
+    fn identity(&self) -> &'static Identity {
+        &IDENTITY
     }
     fn looked_for(&self) -> String {
         "the vadimcn.vscode-lldb-* folders of ~/.vscode, ~/.vscode-server, ~/.vscode-oss, ~/.vscode-insiders, ~/.cursor".into()

@@ -7,7 +7,7 @@
 //! no `pause` of threads blocked in C; the talk's stdlib frames are what a learner sees.
 
 use super::{
-    on_path, run_for_output, Adapter, AdapterError, Connect, Dialect, HangRule, Language,
+    on_path, run_for_output, Adapter, AdapterError, Connect, Dialect, HangRule, Identity, Language,
     LaunchTarget, WatchFrame,
 };
 use crate::dap::protocol::Frame;
@@ -21,21 +21,19 @@ pub struct Debugpy;
 
 pub static DEBUGPY: Debugpy = Debugpy;
 
+/// debugpy's identity.
+static IDENTITY: Identity = Identity {
+    name: "debugpy",
+    display_name: "debugpy",
+    language: Language::Python,
+    vscode_types: &["debugpy", "python"],
+    adapter_id: "debugpy",
+    install_hint: "run scripts/setup (creates .venv with debugpy), or `pip install debugpy` into the Python you pass with --python",
+};
+
 impl Dialect for Debugpy {
-    fn name(&self) -> &'static str {
-        "debugpy"
-    }
-    fn language(&self) -> Language {
-        Language::Python
-    }
-    fn vscode_types(&self) -> &'static [&'static str] {
-        &["debugpy", "python"]
-    }
-    fn adapter_id(&self) -> &'static str {
-        "debugpy"
-    }
-    fn install_hint(&self) -> &'static str {
-        "run scripts/setup (creates .venv with debugpy), or `pip install debugpy` into the Python you pass with --python"
+    fn identity(&self) -> &'static Identity {
+        &IDENTITY
     }
     fn looked_for(&self) -> String {
         "$DAPWALK_PYTHON, $VIRTUAL_ENV/bin/python, the project's .venv/bin/python, python3 and python on PATH".into()

@@ -7,7 +7,7 @@
 
 use super::{
     lldb, on_path, path_dirs, run_for_output, strip_rust_hash, version_key, Adapter, AdapterError,
-    Connect, Dialect, Language, LaunchTarget,
+    Connect, Dialect, Identity, Language, LaunchTarget,
 };
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -18,21 +18,19 @@ pub struct LldbDap;
 
 pub static LLDB_DAP: LldbDap = LldbDap;
 
+/// lldb-dap's identity.
+static IDENTITY: Identity = Identity {
+    name: "lldb-dap",
+    display_name: "lldb-dap",
+    language: Language::Rust,
+    vscode_types: &["lldb-dap"],
+    adapter_id: "lldb-dap",
+    install_hint: "run scripts/setup, or `apt-get install lldb-22` (gives /usr/bin/lldb-dap-22)",
+};
+
 impl Dialect for LldbDap {
-    fn name(&self) -> &'static str {
-        "lldb-dap"
-    }
-    fn language(&self) -> Language {
-        Language::Rust
-    }
-    fn vscode_types(&self) -> &'static [&'static str] {
-        &["lldb-dap"]
-    }
-    fn adapter_id(&self) -> &'static str {
-        "lldb-dap"
-    }
-    fn install_hint(&self) -> &'static str {
-        "run scripts/setup, or `apt-get install lldb-22` (gives /usr/bin/lldb-dap-22)"
+    fn identity(&self) -> &'static Identity {
+        &IDENTITY
     }
     fn looked_for(&self) -> String {
         "PATH for lldb-dap and lldb-dap-NN".into()

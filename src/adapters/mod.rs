@@ -99,22 +99,51 @@ pub enum WaitField {
     GilHolder,
 }
 
+/// Who an adapter is, as data: what differs between adapters only by value.
+#[derive(Debug)]
+pub struct Identity {
+    /// The name on the command line and in reports (`lldb-dap`).
+    pub name: &'static str,
+    /// The name people know it by, in editor text (`CodeLLDB`).
+    pub display_name: &'static str,
+    /// The track it debugs.
+    pub language: Language,
+    /// The `type` values of VS Code launch configurations that select it.
+    pub vscode_types: &'static [&'static str],
+    /// The `adapterID` of `initialize` (the launch configuration `type`).
+    pub adapter_id: &'static str,
+    /// What to install when it is missing.
+    pub install_hint: &'static str,
+}
+
 /// One debug adapter's discovery, launch arguments and quirks.
 pub trait Dialect: Send + Sync + std::fmt::Debug {
+    /// Who the adapter is: names, track, launch configuration types, what to install.
+    fn identity(&self) -> &'static Identity;
     /// The adapter's name on the command line and in reports (`lldb-dap`).
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &'static str {
+        self.identity().name
+    }
     /// The name people know it by, in editor text (`CodeLLDB`).
     fn display_name(&self) -> &'static str {
-        self.name()
+        self.identity().display_name
     }
     /// The track it debugs.
-    fn language(&self) -> Language;
+    fn language(&self) -> Language {
+        self.identity().language
+    }
     /// The `type` values of VS Code launch configurations that select it.
-    fn vscode_types(&self) -> &'static [&'static str];
+    fn vscode_types(&self) -> &'static [&'static str] {
+        self.identity().vscode_types
+    }
     /// The `adapterID` of `initialize` (the launch configuration `type`).
-    fn adapter_id(&self) -> &'static str;
+    fn adapter_id(&self) -> &'static str {
+        self.identity().adapter_id
+    }
     /// What to install when it is missing.
-    fn install_hint(&self) -> &'static str;
+    fn install_hint(&self) -> &'static str {
+        self.identity().install_hint
+    }
     /// Where it looks, in words, for "not found" messages.
     fn looked_for(&self) -> String;
     /// Finds the adapter: `explicit` is a path the user gave (for debugpy: the Python to use),

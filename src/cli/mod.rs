@@ -386,11 +386,16 @@ fn check_built(project: &Project, w: &walkthrough::Walkthrough) -> Result<(), Cl
         }
     };
     let mut newest: Option<(std::time::SystemTime, std::path::PathBuf)> = None;
+    // The binary depends on the port and on its own source, not on the other programs'
+    // sources: cargo does not relink it when another binary changes.
+    let bins = project.port_dir().join("bin");
+    let own = project.program_source(w.language, &w.scenario);
     let sources = walkdir::WalkDir::new(project.port_dir())
         .into_iter()
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "rs"))
         .map(|e| e.into_path())
+        .filter(|p| !p.starts_with(&bins) || *p == own)
         .chain(std::iter::once(project.root.join("scenarios/Cargo.toml")));
     for src in sources {
         if let Ok(t) = std::fs::metadata(&src).and_then(|m| m.modified()) {

@@ -7,7 +7,7 @@
 //! in-memory pipes instead of a process.
 
 use super::{Breakpoints, LaunchFuture, Launcher, Session, Timeouts};
-use crate::adapters::{Adapter, AdapterError, Connect, Dialect, Language, LaunchTarget};
+use crate::adapters::{Adapter, AdapterError, Connect, Dialect, Identity, Language, LaunchTarget};
 use crate::dap::fake::{connect, Script, Transcript};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -18,21 +18,19 @@ pub struct FakeDialect;
 
 pub static FAKE_DIALECT: FakeDialect = FakeDialect;
 
+/// The fake's identity.
+static IDENTITY: Identity = Identity {
+    name: "fake",
+    display_name: "fake",
+    language: Language::Rust,
+    vscode_types: &["dapwalk-fake"],
+    adapter_id: "dapwalk-fake",
+    install_hint: "nothing to install: the fake adapter is compiled into the tests",
+};
+
 impl Dialect for FakeDialect {
-    fn name(&self) -> &'static str {
-        "fake"
-    }
-    fn language(&self) -> Language {
-        Language::Rust
-    }
-    fn vscode_types(&self) -> &'static [&'static str] {
-        &["dapwalk-fake"]
-    }
-    fn adapter_id(&self) -> &'static str {
-        "dapwalk-fake"
-    }
-    fn install_hint(&self) -> &'static str {
-        "nothing to install: the fake adapter is compiled into the tests"
+    fn identity(&self) -> &'static Identity {
+        &IDENTITY
     }
     fn looked_for(&self) -> String {
         "nowhere: the fake adapter runs in memory".into()
