@@ -119,6 +119,15 @@ fn configs_for(prep: &Prepared, configs: &[Config]) -> Vec<(&'static dyn Dialect
         .collect()
 }
 
+/// The configuration names a learner picks for `prep`, as inline code joined by "or".
+fn config_names(prep: &Prepared, configs: &[Config]) -> String {
+    configs_for(prep, configs)
+        .iter()
+        .map(|(_, n)| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
 /// The watch expressions to type into the Watch pane for `expr` on `kind`.
 fn watch_exprs(dialect: &dyn Dialect, expr: &str) -> String {
     dialect
@@ -465,17 +474,14 @@ fn breakpoints_md(preps: &[Prepared], root: &Path, configs: &[Config]) -> String
     let _ = writeln!(s, "\n## By walkthrough\n");
     for prep in preps {
         let w = &prep.walkthrough;
-        let cfgs: Vec<String> = configs_for(prep, configs)
-            .iter()
-            .map(|(_, n)| format!("`{n}`"))
-            .collect();
+        let cfgs = config_names(prep, configs);
         let _ = writeln!(
             s,
             "- **{}** ({}; tour `{TOURS_DIR}/{}.tour`; configuration {}): {}",
             w.title,
             display_path(&w.path, root),
             tour_name(prep),
-            cfgs.join(" or "),
+            cfgs,
             breakpoint_sequence(prep, root, true)
         );
     }
@@ -684,10 +690,7 @@ fn readme_section(preps: &[Prepared], root: &Path, configs: &[Config]) -> String
     let _ = writeln!(s, "| --- | --- | --- | --- |");
     for prep in preps {
         let w = &prep.walkthrough;
-        let cfgs: Vec<String> = configs_for(prep, configs)
-            .iter()
-            .map(|(_, n)| format!("`{n}`"))
-            .collect();
+        let cfgs = config_names(prep, configs);
         let end = w
             .steps
             .iter()
@@ -703,7 +706,7 @@ fn readme_section(preps: &[Prepared], root: &Path, configs: &[Config]) -> String
             "| [{}]({}) | {} | `{}` | {end} |",
             w.title.replace('|', "\\|"),
             display_path(&w.path, root),
-            cfgs.join(" or "),
+            cfgs,
             tour_name(prep)
         );
     }
