@@ -84,6 +84,34 @@ pub fn descendants(pid: u32) -> Vec<u32> {
     found
 }
 
+/// When `pid` started, in clock ticks since boot (field 22 of its `stat`); with
+/// [`ticks_since_boot`] it tells a process started during a session from an older one that
+/// happens to hold a pid someone named.
+pub fn start_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    // After the command name: state is field 3, start time field 22.
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Now, in the unit of [`start_ticks`].
+pub fn ticks_since_boot() -> Option<u64> {
+    let uptime = std::fs::read_to_string("/proc/uptime").ok()?;
+    let seconds: f64 = uptime.split_whitespace().next()?.parse().ok()?;
+    let per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok()??;
+    let ticks = seconds * per_second as f64;
+    (ticks >= 0.0).then_some(ticks as u64)
+}
+
+/// True if `pid` runs and started no earlier than `since` (ticks since boot). A pid named
+/// by an adapter is only ever killed when this holds: a replayed recording names the pids
+/// of another machine, and one of them may be a process of this one (the test harness
+/// itself, once).
+pub fn started_since(pid: u32, since: u64) -> bool {
+    // /proc/uptime has hundredths of a second; one tick of slack covers the rounding.
+    start_ticks(pid).is_some_and(|t| t + 1 >= since) && alive(pid)
+}
+
 /// Sends SIGKILL to `pid`; a process that is already gone is not an error.
 pub fn kill(pid: u32) {
     if let Ok(raw) = i32::try_from(pid) {

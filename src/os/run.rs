@@ -26,10 +26,7 @@ pub fn mark() -> Option<String> {
 /// The start time of `pid` (field 22 of its `stat`, in clock ticks since boot), which tells
 /// a process from a later one that reused its pid.
 pub fn start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 1..];
-    // After the command name: state is field 3, start time field 22.
-    after.split_whitespace().nth(19)?.parse().ok()
+    super::procs::start_ticks(pid)
 }
 
 /// Marks this process's future children, makes it their subreaper and starts the guardian.

@@ -283,6 +283,9 @@ pub struct Session {
     adapter_pid: Option<u32>,
     debuggee_pid: Option<u32>,
     known_pids: Vec<u32>,
+    /// When the session began, in clock ticks since boot: a pid the adapter names is only
+    /// taken as the session's (and killed at the end) if it started after this.
+    born: Option<u64>,
     /// The value of [`crate::os::run::SESSION_VAR`] every process of this session inherits,
     /// when the session started its adapter.
     session_mark: Option<String>,
@@ -436,6 +439,7 @@ impl Session {
             adapter_pid,
             debuggee_pid: None,
             known_pids: adapter_pid.into_iter().collect(),
+            born: procs::ticks_since_boot(),
             session_mark,
             capabilities: Value::Null,
             breakpoints: Vec::new(),
@@ -550,7 +554,11 @@ impl Session {
 
     fn note_debuggee(&mut self, pid: u32) {
         self.debuggee_pid = Some(pid);
-        if !self.known_pids.contains(&pid) {
+        // Only a process started during this session can be its debuggee. A replayed
+        // recording names pids of the machine it was made on; one of them may be a process
+        // of this machine (a test harness was killed that way), which is not ours to end.
+        let ours = self.born.is_some_and(|b| procs::started_since(pid, b));
+        if ours && !self.known_pids.contains(&pid) {
             self.known_pids.push(pid);
         }
     }

@@ -203,3 +203,38 @@ async fn reverse_requests_run_in_terminal_for_real_and_refuse_child_sessions() {
     assert!(report.pids.contains(&pid), "{report:?}");
     assert_all_gone(&report.pids);
 }
+
+#[tokio::test]
+async fn a_pid_named_by_a_replayed_adapter_that_is_not_the_sessions_is_never_killed() {
+    // A recording names the pids of the machine it was made on. Here the adapter names a
+    // process of this machine that was running before the session began (the test harness
+    // itself was killed this way once); teardown must leave it alone.
+    let mut bystander = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("spawn sleep");
+    let pid = bystander.id();
+    // Started strictly before the session: its start time must be an earlier tick.
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let script = dapwalk::dap::fake::Script {
+        threads: vec![(1, "main".into())],
+        pid: Some(pid),
+        ..Default::default()
+    };
+    let launcher = dapwalk::session::fake::FakeLauncher::new(script);
+    let mut s =
+        dapwalk::session::Launcher::launch(&launcher, &target(), &Breakpoints::default(), quick())
+            .await
+            .expect("handshake with the fake");
+    assert_eq!(
+        s.debuggee_pid(),
+        Some(pid),
+        "the named pid is still reported"
+    );
+    assert!(!s.pids().contains(&pid), "{:?}", s.pids());
+    let report = s.end().await;
+    assert!(procs::alive(pid), "the bystander was killed: {report:?}");
+    assert!(!report.pids.contains(&pid), "{report:?}");
+    let _ = bystander.kill();
+    let _ = bystander.wait();
+}
