@@ -171,6 +171,12 @@ impl Dialect for Debugpy {
         true
     }
 
+    /// After a hang no thread is suspended (they are blocked in C, where pydevd cannot stop
+    /// them), and debugpy refuses every expression in their frames with these words.
+    fn frame_cannot_evaluate(&self, message: &str) -> bool {
+        message.contains("Unable to find thread for evaluation")
+    }
+
     /// `exceptionOptions` under "Python Exceptions", breakMode always: caught or not. With
     /// no names, exception breakpoints are cleared.
     fn exception_arguments(&self, names: &[String]) -> Option<Value> {
@@ -284,6 +290,15 @@ mod tests {
         );
         let none = python_candidates(Path::new("/p"), |_| None);
         assert_eq!(none[0], PathBuf::from("/p/.venv/bin/python"));
+    }
+
+    #[test]
+    fn a_frame_of_a_thread_blocked_in_c_evaluates_nothing() {
+        // debugpy 1.8's words at a hang, where no thread could be suspended.
+        assert!(DEBUGPY.frame_cannot_evaluate(
+            "adapter refused \"evaluate\": Unable to find thread for evaluation."
+        ));
+        assert!(!DEBUGPY.frame_cannot_evaluate("NameError: name 'executor' is not defined"));
     }
 
     #[test]

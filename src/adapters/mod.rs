@@ -231,6 +231,12 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     fn tolerates_unwalkable_threads(&self) -> bool {
         false
     }
+    /// Whether an `evaluate` refused with `message` says the frame cannot evaluate anything
+    /// now (its thread is not suspended), so every other expression there would be refused
+    /// the same way and is not worth asking.
+    fn frame_cannot_evaluate(&self, _message: &str) -> bool {
+        false
+    }
     /// Whether the adapter exits by itself after `disconnect` (else when its stdin closes).
     fn exits_on_disconnect(&self) -> bool {
         false

@@ -124,6 +124,11 @@ impl Transcript {
             .push(request.clone());
     }
 
+    /// Every request received, oldest first.
+    pub fn all(&self) -> Vec<Value> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// The requests received for `command`, oldest first.
     pub fn requests(&self, command: &str) -> Vec<Value> {
         self.0

@@ -24,6 +24,9 @@ impl Player<'_> {
         let deadline = Instant::now() + step_timeout;
         let mut detector = HangDetector::new(opts.hang_samples);
         let mut first_stuck: Option<Instant> = None;
+        // On debugpy: the blocked picture for which the adapter last listed its threads, and
+        // how many it listed. Asked again when the picture changes and before declaring.
+        let mut listed: Option<(hang::Sample, usize)> = None;
         loop {
             let session = self.session()?;
             match session.wait_for_stop(opts.hang_poll).await {
@@ -39,12 +42,19 @@ impl Player<'_> {
                 HangRule::AdapterListedThreads => match &sample {
                     // Asking the adapter costs a request: only when the picture suggests it.
                     Some(s) if !hang::blocked_part(s).is_empty() => {
-                        // A program on its way out may take the adapter's server with it:
-                        // no answer is no hang, and the exit event follows.
-                        let n = match self.session()?.threads().await {
-                            Ok(t) => t.len(),
-                            Err(_) => 0,
+                        let blocked = hang::blocked_part(s);
+                        let same = listed.as_ref().is_some_and(|(b, _)| *b == blocked);
+                        let declaring = same && detector.would_declare(&blocked);
+                        let n = match &listed {
+                            Some((_, n)) if same && !declaring => *n,
+                            // A program on its way out may take the adapter's server with
+                            // it: no answer is no hang, and the exit event follows.
+                            _ => match self.session()?.threads().await {
+                                Ok(t) => t.len(),
+                                Err(_) => 0,
+                            },
                         };
+                        listed = Some((blocked, n));
                         hang::is_stuck_python(s, n)
                     }
                     _ => false,

@@ -177,10 +177,16 @@ impl Player<'_> {
                     .map(|f| f.id);
             }
         }
+        // Once the adapter says this frame evaluates nothing now, the rest is not asked:
+        // every watch and console line there gets the same answer.
+        let mut refused: Option<String> = None;
         for w in &self.prep.walkthrough.watch {
             let mut value = None;
-            let mut last_err = String::new();
+            let mut last_err = refused.clone().unwrap_or_default();
             for expr in dialect.watch_expressions(&w.expr) {
+                if refused.is_some() {
+                    break;
+                }
                 match session.evaluate(&expr, frame).await {
                     Ok(v) => {
                         value = Some(dialect.render_value(&v.result));
@@ -189,7 +195,12 @@ impl Player<'_> {
                     // A dead adapter is not a value the walkthrough got wrong: it ends the
                     // walkthrough as could-not-check (exit 2).
                     Err(e) if e.adapter_gone() => return Err(e.into()),
-                    Err(e) => last_err = e.to_string(),
+                    Err(e) => {
+                        last_err = e.to_string();
+                        if dialect.frame_cannot_evaluate(&last_err) {
+                            refused = Some(last_err.clone());
+                        }
+                    }
                 }
             }
             obs.watch.push((
@@ -198,6 +209,10 @@ impl Player<'_> {
             ));
         }
         for expr in &step.evaluate {
+            if let Some(why) = &refused {
+                obs.evaluate.push(format!("error: {why}"));
+                continue;
+            }
             let text = match session
                 .console(&dialect.console_expression(expr), frame)
                 .await

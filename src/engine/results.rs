@@ -32,7 +32,9 @@ impl Default for RunOptions {
         RunOptions {
             timeouts: Timeouts::default(),
             step_timeout: Duration::from_secs(20),
-            hang_poll: Duration::from_millis(50),
+            // Four equal looks 20 ms apart: a hang is declared ~60 ms after the program
+            // first looks stuck (was 50 ms apart, ~150 ms).
+            hang_poll: Duration::from_millis(20),
             hang_samples: 4,
             stack_levels: 64,
             env: Vec::new(),

@@ -10,6 +10,7 @@ use crate::project::Project;
 use crate::session::fake::{FakeLauncher, FAKE_DIALECT};
 use crate::session::Timeouts;
 use crate::walkthrough::{marker_line, parse_str, prepare, Prepared};
+use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -110,6 +111,7 @@ fn options() -> RunOptions {
             stop_tail: Duration::from_millis(20),
             pause: Duration::from_secs(2),
             teardown: Duration::from_secs(2),
+            ..Timeouts::default()
         },
         step_timeout: Duration::from_secs(10),
         hang_poll: Duration::from_millis(20),
@@ -328,6 +330,24 @@ expect.end = "hang"
     // dapwalk paused the program to show where each thread is.
     assert_eq!(launcher.transcript.requests("pause").len(), 1);
     assert!(result.leftovers.is_empty(), "{:?}", result.leftovers);
+    // Each stack was asked once at the hang's stop (on debugpy a blocked thread's costs
+    // ~650 ms), though both the observation and the watches' frame need main's.
+    let asked: Vec<Value> = launcher.transcript.all();
+    let pause = asked
+        .iter()
+        .rposition(|r| r["command"] == "pause")
+        .expect("the pause");
+    let mut per_thread = std::collections::BTreeMap::new();
+    for r in asked[pause..]
+        .iter()
+        .filter(|r| r["command"] == "stackTrace")
+    {
+        *per_thread
+            .entry(r["arguments"]["threadId"].as_i64().unwrap_or(-1))
+            .or_insert(0) += 1;
+    }
+    assert!(!per_thread.is_empty());
+    assert!(per_thread.values().all(|&n| n == 1), "{per_thread:?}");
     drop(debuggee);
 }
 

@@ -72,9 +72,12 @@ pub struct Timeouts {
     pub request: Duration,
     /// From `launch` to the launch response (debugpy starts a Python: seconds).
     pub launch: Duration,
-    /// After the first `stopped` event, how long to keep collecting the others of the same
-    /// stop (lldb-dap sends one per thread).
+    /// After the first `stopped` event, how long at most to keep collecting the others of
+    /// the same stop (lldb-dap sends one per thread that has a reason).
     pub stop_tail: Duration,
+    /// The others come in one burst: the stop is complete once no `stopped` event has come
+    /// for this long (or `stop_tail` has passed).
+    pub stop_quiet: Duration,
     /// A `pause` until its `stopped` event (debugpy sends none on a real deadlock).
     pub pause: Duration,
     /// Teardown: `disconnect`, then the adapter's exit, each.
@@ -87,6 +90,7 @@ impl Default for Timeouts {
             request: Duration::from_secs(10),
             launch: Duration::from_secs(30),
             stop_tail: Duration::from_millis(50),
+            stop_quiet: Duration::from_millis(5),
             pause: Duration::from_secs(3),
             teardown: Duration::from_secs(3),
         }
@@ -303,6 +307,10 @@ pub struct Session {
     ended: bool,
     torn_down: bool,
     pub timeouts: Timeouts,
+    /// The stacks asked since the program last moved, by thread: how many levels were asked
+    /// and what came back. On debugpy a thread blocked in C costs ~650 ms per `stackTrace`
+    /// (pydevd waits for it to suspend), so a stop never asks for the same stack twice.
+    stacks: std::sync::Mutex<std::collections::HashMap<i64, (i64, Vec<Frame>)>>,
 }
 
 impl Session {
@@ -447,6 +455,7 @@ impl Session {
             stdout: String::new(),
             stderr: String::new(),
             exit_code: None,
+            stacks: Default::default(),
             ended: false,
             torn_down: false,
             timeouts,
@@ -621,6 +630,7 @@ impl Session {
 
     /// Waits for the next stop and collects the `stopped` events of the same stop.
     pub async fn wait_for_stop(&mut self, timeout: Duration) -> Result<StopOutcome, SessionError> {
+        self.forget_stacks();
         let deadline = Instant::now() + timeout;
         let mut stop = loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -643,12 +653,18 @@ impl Session {
                 }
             }
         };
-        // Several threads stop at once and each may get its own event.
+        // Several threads stop at once and each may get its own event. They come in one
+        // burst (measured on lldb-dap 22: every later event of a stop within 1 ms of the
+        // first), so the stop is complete after a short quiet, bounded by `stop_tail`.
         let tail = Instant::now() + self.timeouts.stop_tail;
+        let mut quiet = Instant::now() + self.timeouts.stop_quiet;
         loop {
-            let left = tail.saturating_duration_since(Instant::now());
+            let left = quiet.min(tail).saturating_duration_since(Instant::now());
             match tokio::time::timeout(left, self.events.recv()).await {
-                Ok(Some(Event::Stopped(s))) => stop.merge(&s),
+                Ok(Some(Event::Stopped(s))) => {
+                    stop.merge(&s);
+                    quiet = Instant::now() + self.timeouts.stop_quiet;
+                }
                 Ok(Some(ev)) => self.absorb(&ev),
                 Ok(None) | Err(_) => break,
             }
@@ -711,18 +727,50 @@ impl Session {
         struct Body {
             stack_frames: Vec<Frame>,
         }
+        if let Some(frames) = self.known_stack(thread_id, levels) {
+            return Ok(frames);
+        }
         let body: Body = self
             .client
             .call_as(protocol::stack_trace(thread_id, levels))
             .await?;
-        Ok(body
+        let frames: Vec<Frame> = body
             .stack_frames
             .into_iter()
             .map(|mut f| {
                 f.name = self.dialect.frame_name(&f.name);
                 f
             })
-            .collect())
+            .collect();
+        if let Ok(mut known) = self.stacks.lock() {
+            known.insert(thread_id, (levels, frames.clone()));
+        }
+        Ok(frames)
+    }
+
+    /// The top `levels` frames of a thread, if a stack asked since the program last moved
+    /// holds them: as many levels or more, or the whole stack.
+    fn known_stack(&self, thread_id: i64, levels: i64) -> Option<Vec<Frame>> {
+        let known = self.stacks.lock().ok()?;
+        let (asked, frames) = known.get(&thread_id)?;
+        // DAP: `levels` 0 (or less) asks for the whole stack.
+        let whole = *asked <= 0 || (frames.len() as i64) < *asked;
+        let enough = whole || (levels > 0 && *asked >= levels);
+        enough.then(|| {
+            let n = usize::try_from(levels).ok().filter(|&n| n > 0);
+            frames
+                .iter()
+                .take(n.unwrap_or(usize::MAX))
+                .cloned()
+                .collect()
+        })
+    }
+
+    /// The program moves (or may have): every stack known so far is stale.
+    fn forget_stacks(&self) {
+        if let Ok(mut known) = self.stacks.lock() {
+            known.clear();
+        }
     }
 
     pub async fn scopes(&self, frame_id: i64) -> Result<Vec<Scope>, SessionError> {
@@ -801,6 +849,7 @@ impl Session {
     /// Resumes the program (every thread, on every adapter we drive).
     pub async fn continue_(&mut self, thread_id: i64) -> Result<(), SessionError> {
         self.drain();
+        self.forget_stacks();
         self.client
             .call(protocol::motion(Motion::Continue, thread_id))
             .await?;
@@ -816,6 +865,7 @@ impl Session {
         timeout: Duration,
     ) -> Result<StepOutcome, SessionError> {
         self.drain();
+        self.forget_stacks();
         self.client
             .call(protocol::motion(kind.motion(), thread_id))
             .await?;
@@ -839,6 +889,7 @@ impl Session {
     /// without waiting for where it lands: the caller watches for the stop, the exit or a hang.
     pub async fn resume(&mut self, motion: Motion, thread_id: i64) -> Result<(), SessionError> {
         self.drain();
+        self.forget_stacks();
         self.client
             .call(protocol::motion(motion, thread_id))
             .await?;
@@ -896,6 +947,7 @@ impl Session {
     /// acquires); `threads` and `stackTrace` still answer then.
     pub async fn pause(&mut self, thread_id: i64) -> Result<Option<Stop>, SessionError> {
         self.drain();
+        self.forget_stacks();
         self.client
             .call(protocol::motion(Motion::Pause, thread_id))
             .await?;
@@ -928,13 +980,15 @@ impl Session {
         self.drain();
         self.refresh_descendants();
         let adapter_alive = self.client.closed_reason().is_none();
+        let mut disconnected = false;
         if adapter_alive {
-            if let Err(e) = self
+            match self
                 .client
                 .call_within(protocol::disconnect(true), self.timeouts.teardown)
                 .await
             {
-                report.disconnect_error = Some(e.to_string());
+                Ok(_) => disconnected = true,
+                Err(e) => report.disconnect_error = Some(e.to_string()),
             }
         }
         self.drain();
@@ -943,7 +997,12 @@ impl Session {
         if let Some(child) = self.child.as_mut() {
             // A TCP adapter's stdin is still ours: closing it is how it learns to exit.
             drop(child.stdin.take());
-            let _ = tokio::time::timeout(self.timeouts.teardown, child.wait()).await;
+            // An adapter that answered `disconnect` has ended the debuggee and has nothing
+            // left to say: it is killed at once (lldb-dap took 30-270 ms more to exit by
+            // itself). One that did not answer gets the time to exit on its own.
+            if !disconnected {
+                let _ = tokio::time::timeout(self.timeouts.teardown, child.wait()).await;
+            }
         }
         report.pids = self.known_pids.clone();
         report.killed = self.kill_everything();
