@@ -6,8 +6,8 @@
 
 mod own;
 
-pub use own::{infer_language, resolve as own_program, target_dir_for, OwnKind, OwnProgram};
 pub use own::build as build_own;
+pub use own::{infer_language, resolve as own_program, target_dir_for, OwnKind, OwnProgram};
 
 use crate::adapters::{debugpy, Dialect, Language};
 use std::path::{Path, PathBuf};
@@ -181,7 +181,8 @@ pub fn last_runs_dir(root: &Path) -> PathBuf {
 /// project's own walkthroughs, else in dapwalk's cache ([`cache_dir`]), named after the
 /// walkthrough's path: a walkthrough beside a user's program writes nothing beside it.
 pub fn last_run_file(root: &Path, walkthrough: &Path) -> PathBuf {
-    let walkthrough = &std::path::absolute(walkthrough).unwrap_or_else(|_| walkthrough.to_path_buf());
+    let walkthrough =
+        &std::path::absolute(walkthrough).unwrap_or_else(|_| walkthrough.to_path_buf());
     let root = &std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
     let inside = Project::is_project_dir(root)
         .then(|| walkthrough.strip_prefix(root).ok())
@@ -210,7 +211,11 @@ fn flat_name(rel: &Path) -> String {
 /// dapwalk's own cache, for what belongs to no project: `$XDG_CACHE_HOME/dapwalk`, else
 /// `~/.cache/dapwalk`, else a folder of the system's temporary folder.
 pub fn cache_dir() -> PathBuf {
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     if let Some(x) = env("XDG_CACHE_HOME").filter(|p| p.is_absolute()) {
         return x.join("dapwalk");
     }
@@ -242,9 +247,11 @@ fn run_build(mut cmd: std::process::Command, what: &str) -> Result<(), String> {
         eprintln!("dapwalk: building {what}…");
         None
     };
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot run cargo to build {what}: {e} (install Rust with rustup, or pass --no-build)"))?;
+    let mut child = cmd.spawn().map_err(|e| {
+        format!(
+            "cannot run cargo to build {what}: {e} (install Rust with rustup, or pass --no-build)"
+        )
+    })?;
     let mut compiled = 0usize;
     if let Some(out) = child.stdout.take() {
         for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
@@ -271,7 +278,9 @@ fn run_build(mut cmd: std::process::Command, what: &str) -> Result<(), String> {
     if status.success() {
         Ok(())
     } else {
-        Err(format!("building {what} failed ({status}); cargo's messages are above"))
+        Err(format!(
+            "building {what} failed ({status}); cargo's messages are above"
+        ))
     }
 }
 

@@ -214,7 +214,11 @@ fn python_candidates(
 fn install_command(project: &Path, env: impl Fn(&str) -> Option<std::ffi::OsString>) -> String {
     let chosen = ["DAPWALK_PYTHON", "VIRTUAL_ENV"].into_iter().find_map(|k| {
         let v = PathBuf::from(env(k).filter(|v| !v.is_empty())?);
-        let py = if k == "VIRTUAL_ENV" { v.join("bin/python") } else { v };
+        let py = if k == "VIRTUAL_ENV" {
+            v.join("bin/python")
+        } else {
+            v
+        };
         super::is_executable(&py).then_some(py)
     });
     if let Some(py) = chosen {
@@ -328,7 +332,10 @@ mod tests {
         // An active virtual environment is where it goes.
         let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv");
         let c = install_command(&here, |k| (k == "VIRTUAL_ENV").then(|| venv.clone().into()));
-        assert_eq!(c, format!("{}/bin/python -m pip install debugpy", venv.display()));
+        assert_eq!(
+            c,
+            format!("{}/bin/python -m pip install debugpy", venv.display())
+        );
         // dapwalk's own repository has its setup script.
         let c = install_command(Path::new(env!("CARGO_MANIFEST_DIR")), |_| None);
         assert!(c.starts_with("run scripts/setup"), "{c}");

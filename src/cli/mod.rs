@@ -142,7 +142,8 @@ fn compare(project: &Project, first: &Path, second: &Path) -> Result<Exit, CliEr
     let mut sides = Vec::new();
     for path in [first, second] {
         let w = walkthrough::load(path).map_err(CliError::Located)?;
-        let Some(last) = crate::store::lastrun::load(&project.for_walkthrough(path).root, &w) else {
+        let Some(last) = crate::store::lastrun::load(&project.for_walkthrough(path).root, &w)
+        else {
             return Err(CliError::Setup(format!(
                 "{} has no last run; play it first: dapwalk run {}",
                 path.display(),
@@ -390,9 +391,10 @@ fn build_all(project: &Project, prepared: &[Prepared], no_build: bool) -> Result
         match (build, no_build) {
             (walkthrough::Build::Scenarios(root), false) => Project::new(root).build_programs()?,
             (walkthrough::Build::Own(own), false) => crate::project::build_own(own)?,
-            (walkthrough::Build::Scenarios(_), true) => {
-                check_built(&project.for_walkthrough(&p.walkthrough.path), &p.walkthrough)?
-            }
+            (walkthrough::Build::Scenarios(_), true) => check_built(
+                &project.for_walkthrough(&p.walkthrough.path),
+                &p.walkthrough,
+            )?,
             (walkthrough::Build::Own(own), true) if !own.launch.is_file() => {
                 return Err(CliError::Setup(format!(
                     "--no-build: {} is not built; drop --no-build",

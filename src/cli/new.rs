@@ -104,13 +104,19 @@ fn python_for(project: &Project, explicit: Option<&Path>) -> PathBuf {
     debugpy::DEBUGPY
         .discover(explicit, &project.root)
         .map(|a| a.program)
-        .unwrap_or_else(|_| explicit.map(Path::to_path_buf).unwrap_or_else(|| "python3".into()))
+        .unwrap_or_else(|_| {
+            explicit
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| "python3".into())
+        })
 }
 
 fn describe(end: &ObservedRun) -> String {
     match end {
         ObservedRun::Exit { code, .. } => format!("it exited with code {code}"),
-        ObservedRun::Hang { after_secs } => format!("it hung: every thread blocked after {after_secs:.1}s"),
+        ObservedRun::Hang { after_secs } => {
+            format!("it hung: every thread blocked after {after_secs:.1}s")
+        }
         ObservedRun::StillRunning { after_secs } => format!("still running after {after_secs:.0}s"),
         ObservedRun::Other { what } => what.clone(),
     }

@@ -45,8 +45,7 @@ const ELF_MAGIC: &[u8] = b"\x7fELF";
 /// The track a program's path implies: `.py` is Python; a folder with `Cargo.toml`, a
 /// `Cargo.toml` or an ELF executable is the native track (lldb-dap, CodeLLDB).
 pub fn infer_language(path: &Path) -> Result<Language, String> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| format!("program {}: {e}", path.display()))?;
+    let meta = std::fs::metadata(path).map_err(|e| format!("program {}: {e}", path.display()))?;
     if meta.is_dir() {
         return if path.join("Cargo.toml").is_file() {
             Ok(Language::Rust)
@@ -145,21 +144,33 @@ fn cargo_package(dir: &Path, bin: Option<&str>) -> Result<OwnProgram, String> {
         .manifest_path(&manifest)
         .no_deps()
         .exec()
-        .map_err(|e| format!("cargo package {}: {}", dir.display(), first_line(&e.to_string())))?;
+        .map_err(|e| {
+            format!(
+                "cargo package {}: {}",
+                dir.display(),
+                first_line(&e.to_string())
+            )
+        })?;
     let package = meta
         .packages
         .iter()
         .find(|p| p.manifest_path.as_std_path() == manifest)
-        .ok_or_else(|| format!("{}: no [package] (a workspace? name one of its packages)", manifest.display()))?;
-    let bins: Vec<&cargo_metadata::Target> = package
-        .targets
-        .iter()
-        .filter(|t| t.is_bin())
-        .collect();
+        .ok_or_else(|| {
+            format!(
+                "{}: no [package] (a workspace? name one of its packages)",
+                manifest.display()
+            )
+        })?;
+    let bins: Vec<&cargo_metadata::Target> =
+        package.targets.iter().filter(|t| t.is_bin()).collect();
     let names: Vec<&str> = bins.iter().map(|t| t.name.as_str()).collect();
     let chosen = match (bin, bins.as_slice()) {
         (Some(b), _) => bins.iter().find(|t| t.name == b).ok_or_else(|| {
-            format!("package {} has no binary {b:?}; its binaries: {}", package.name, names.join(", "))
+            format!(
+                "package {} has no binary {b:?}; its binaries: {}",
+                package.name,
+                names.join(", ")
+            )
         })?,
         (None, [one]) => one,
         (None, []) => return Err(format!("package {} has no binary to run", package.name)),
@@ -194,7 +205,9 @@ pub fn target_dir_for(package: &Path) -> PathBuf {
     if let Some(t) = std::env::var_os("CARGO_TARGET_DIR").filter(|t| !t.is_empty()) {
         return PathBuf::from(t);
     }
-    super::cache_dir().join("cargo-target").join(path_key(package))
+    super::cache_dir()
+        .join("cargo-target")
+        .join(path_key(package))
 }
 
 /// A file name that stands for a path: its last component and a hash of the whole.
@@ -252,7 +265,11 @@ fn source_files(dir: &Path, ext: &str, depth: usize) -> Vec<PathBuf> {
         let n = e.file_name().to_string_lossy();
         e.depth() > 0
             && e.file_type().is_dir()
-            && (n.starts_with('.') || n == "__pycache__" || n == "target" || n == "node_modules" || n == "venv")
+            && (n.starts_with('.')
+                || n == "__pycache__"
+                || n == "target"
+                || n == "node_modules"
+                || n == "venv")
     };
     let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
         .max_depth(depth)
@@ -313,7 +330,10 @@ mod tests {
         let d = d.canonicalize().expect("canonical");
         assert_eq!(p.root, d);
         assert_eq!(p.name, "main");
-        assert_eq!(p.marker_files, vec![d.join("main.py"), d.join("lib/forks.py")]);
+        assert_eq!(
+            p.marker_files,
+            vec![d.join("main.py"), d.join("lib/forks.py")]
+        );
         let e = resolve(&d.join("main.py"), Some("x"), Language::Python).expect_err("bin");
         assert!(e.contains("bin names a binary"), "{e}");
         let _ = std::fs::remove_dir_all(&d);

@@ -23,13 +23,22 @@ pub struct DraftStop {
 /// How the program ended when it was run once without a debugger.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ObservedRun {
-    Exit { code: i64, stdout: String },
+    Exit {
+        code: i64,
+        stdout: String,
+    },
     /// Every thread blocked for good after `after_secs`: a deadlock.
-    Hang { after_secs: f64 },
+    Hang {
+        after_secs: f64,
+    },
     /// Still running after `after_secs`, not every thread blocked (a long sleep, a loop).
-    StillRunning { after_secs: f64 },
+    StillRunning {
+        after_secs: f64,
+    },
     /// Killed by a signal, or it could not be run at all.
-    Other { what: String },
+    Other {
+        what: String,
+    },
 }
 
 /// Everything the draft says.
@@ -75,14 +84,21 @@ pub fn marker_stops(files: &[(String, String)]) -> Vec<DraftStop> {
 /// in Rust), as a `file:` pattern; `main` first on the Rust track (it runs first). A function
 /// whose first line's text appears earlier in its file cannot be named by text and is
 /// returned among the skipped.
-pub fn function_stops(language: Language, files: &[(String, String)]) -> (Vec<DraftStop>, Vec<String>) {
+pub fn function_stops(
+    language: Language,
+    files: &[(String, String)],
+) -> (Vec<DraftStop>, Vec<String>) {
     let mut stops = Vec::new();
     let mut skipped = Vec::new();
     for (shown, text) in files {
         let lines: Vec<&str> = text.lines().collect();
         for (i, l) in lines.iter().enumerate() {
-            let Some(name) = function_name(language, l) else { continue };
-            let Some(body) = first_statement(language, &lines, i) else { continue };
+            let Some(name) = function_name(language, l) else {
+                continue;
+            };
+            let Some(body) = first_statement(language, &lines, i) else {
+                continue;
+            };
             let pattern = lines[body].trim();
             if find_pattern_line(text, pattern) != Some(body + 1) {
                 skipped.push(format!(
@@ -120,10 +136,19 @@ fn comment(language: Language) -> &'static str {
 fn function_name(language: Language, line: &str) -> Option<String> {
     let t = line.trim_start();
     let rest = match language {
-        Language::Python => t.strip_prefix("async def ").or_else(|| t.strip_prefix("def "))?,
+        Language::Python => t
+            .strip_prefix("async def ")
+            .or_else(|| t.strip_prefix("def "))?,
         Language::Rust => {
             let mut r = t;
-            for q in ["pub(crate) ", "pub ", "const ", "async ", "unsafe ", "extern \"C\" "] {
+            for q in [
+                "pub(crate) ",
+                "pub ",
+                "const ",
+                "async ",
+                "unsafe ",
+                "extern \"C\" ",
+            ] {
                 r = r.strip_prefix(q).unwrap_or(r);
             }
             r.strip_prefix("fn ")?
@@ -187,7 +212,11 @@ fn quoted(s: &str) -> String {
 /// The walkthrough text.
 pub fn render(d: &Draft) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "# A first walkthrough of {}, written by `dapwalk new`: a draft to edit.", d.name);
+    let _ = writeln!(
+        s,
+        "# A first walkthrough of {}, written by `dapwalk new`: a draft to edit.",
+        d.name
+    );
     let _ = writeln!(s, "# Play it with: dapwalk run {}", d.file_name);
     s.push_str(
         "#\n\
@@ -198,13 +227,23 @@ pub fn render(d: &Draft) -> String {
          # line that begins with TEXT); never line numbers. The README's \"Walkthroughs for your\n\
          # own code\" lists every key.\n\n",
     );
-    let _ = writeln!(s, "title = {}", quoted(&format!("What {} does under a debugger", d.name)));
+    let _ = writeln!(
+        s,
+        "title = {}",
+        quoted(&format!("What {} does under a debugger", d.name))
+    );
     let _ = writeln!(s, "program = {}", quoted(d.program));
     if let Some(b) = d.bin {
         let _ = writeln!(s, "bin = {}", quoted(b));
     }
-    let _ = writeln!(s, "# language = {}  (inferred from the program)", quoted(d.language.as_str()));
-    s.push_str("intro = \"\"\"\nWhat this walkthrough shows, in a sentence or two. (Edit me.)\n\"\"\"\n");
+    let _ = writeln!(
+        s,
+        "# language = {}  (inferred from the program)",
+        quoted(d.language.as_str())
+    );
+    s.push_str(
+        "intro = \"\"\"\nWhat this walkthrough shows, in a sentence or two. (Edit me.)\n\"\"\"\n",
+    );
     if !d.skipped.is_empty() {
         s.push_str("\n# Passed over:\n");
         for k in d.skipped {
@@ -215,13 +254,24 @@ pub fn render(d: &Draft) -> String {
     for (i, st) in d.stops.iter().enumerate() {
         s.push_str("\n[[step]]\n");
         let _ = writeln!(s, "title = {}", quoted(&format!("Stop at {}", st.what)));
-        let _ = writeln!(s, "say = {}", quoted(&format!("The program reaches {}:{}. (Say what to look at.)", st.file, st.line)));
+        let _ = writeln!(
+            s,
+            "say = {}",
+            quoted(&format!(
+                "The program reaches {}:{}. (Say what to look at.)",
+                st.file, st.line
+            ))
+        );
         if i == 0 {
             let _ = writeln!(s, "break = [{}]", refs.join(", "));
         } else {
             s.push_str("do = \"continue\"\n");
         }
-        let _ = writeln!(s, "expect.stopped = {{ reason = \"breakpoint\", at = {} }}", quoted(&st.reference));
+        let _ = writeln!(
+            s,
+            "expect.stopped = {{ reason = \"breakpoint\", at = {} }}",
+            quoted(&st.reference)
+        );
     }
     s.push_str("\n[[step]]\n");
     if d.stops.is_empty() {
@@ -234,7 +284,10 @@ pub fn render(d: &Draft) -> String {
     }
     match d.end {
         ObservedRun::Exit { code, stdout } => {
-            let _ = writeln!(s, "# Observed on one run without a debugger: exit code {code}.");
+            let _ = writeln!(
+                s,
+                "# Observed on one run without a debugger: exit code {code}."
+            );
             let lines: Vec<String> = stdout.lines().take(10).map(quoted).collect();
             if !lines.is_empty() {
                 let _ = writeln!(s, "expect.stdout = [{}]", lines.join(", "));
@@ -253,7 +306,10 @@ pub fn render(d: &Draft) -> String {
             s.push_str("expect.end = \"hang\"\n");
         }
         ObservedRun::Other { what } => {
-            let _ = writeln!(s, "# Observed on one run without a debugger: {what}. Write how it should end:");
+            let _ = writeln!(
+                s,
+                "# Observed on one run without a debugger: {what}. Write how it should end:"
+            );
             s.push_str("expect.end = { exit = 0 }\n");
         }
     }
@@ -269,7 +325,11 @@ pub fn relative_to(path: &Path, base: &Path) -> String {
         return path.display().to_string();
     }
     let mut parts: Vec<String> = vec!["..".into(); b.len() - common];
-    parts.extend(p[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned()));
+    parts.extend(
+        p[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
     if parts.is_empty() {
         ".".into()
     } else {
@@ -285,7 +345,8 @@ mod tests {
 
     #[test]
     fn without_markers_each_function_stops_on_its_first_statement() {
-        let (stops, skipped) = function_stops(Language::Python, &[("force.py".into(), FORCE.into())]);
+        let (stops, skipped) =
+            function_stops(Language::Python, &[("force.py".into(), FORCE.into())]);
         assert!(skipped.is_empty(), "{skipped:?}");
         assert_eq!(
             stops,
@@ -301,12 +362,16 @@ mod tests {
     #[test]
     fn rust_main_comes_first_and_a_repeated_first_line_is_passed_over() {
         let src = "fn helper() {\n    let x = 1;\n}\n\nfn other() {\n    let x = 1;\n}\n\nfn main() {\n    helper();\n}\n";
-        let (stops, skipped) = function_stops(Language::Rust, &[("src/main.rs".into(), src.into())]);
+        let (stops, skipped) =
+            function_stops(Language::Rust, &[("src/main.rs".into(), src.into())]);
         let names: Vec<&str> = stops.iter().map(|s| s.what.as_str()).collect();
         assert_eq!(names, ["main", "helper"]);
         assert_eq!(stops[0].reference, "file:src/main.rs:helper();");
         assert_eq!(skipped.len(), 1);
-        assert!(skipped[0].starts_with("other (src/main.rs:6)"), "{skipped:?}");
+        assert!(
+            skipped[0].starts_with("other (src/main.rs:6)"),
+            "{skipped:?}"
+        );
     }
 
     #[test]
@@ -345,20 +410,43 @@ mod tests {
             steps[0]["break"][0].as_str(),
             Some("file:force.py:f = executor.submit(pow, 5, 2)")
         );
-        let exit = ObservedRun::Exit { code: 3, stdout: "a \"quoted\" line\n".into() };
-        let text = render(&Draft { end: &exit, stops: &[], ..Draft {
-            name: "x", program: "x.py", bin: None, language: Language::Python, stops: &[], skipped: &[], end: &exit, file_name: "x.toml",
-        } });
+        let exit = ObservedRun::Exit {
+            code: 3,
+            stdout: "a \"quoted\" line\n".into(),
+        };
+        let text = render(&Draft {
+            end: &exit,
+            stops: &[],
+            ..Draft {
+                name: "x",
+                program: "x.py",
+                bin: None,
+                language: Language::Python,
+                stops: &[],
+                skipped: &[],
+                end: &exit,
+                file_name: "x.toml",
+            }
+        });
         let value: toml::Table = toml::from_str(&text).expect("the draft is TOML");
         let last = &value["step"].as_array().expect("steps")[0];
         assert_eq!(last["expect"]["end"]["exit"].as_integer(), Some(3));
-        assert_eq!(last["expect"]["stdout"][0].as_str(), Some("a \"quoted\" line"));
+        assert_eq!(
+            last["expect"]["stdout"][0].as_str(),
+            Some("a \"quoted\" line")
+        );
     }
 
     #[test]
     fn relative_paths_climb_where_needed() {
-        assert_eq!(relative_to(Path::new("/a/b/c.py"), Path::new("/a/b")), "c.py");
-        assert_eq!(relative_to(Path::new("/a/b/c.py"), Path::new("/a/d")), "../b/c.py");
+        assert_eq!(
+            relative_to(Path::new("/a/b/c.py"), Path::new("/a/b")),
+            "c.py"
+        );
+        assert_eq!(
+            relative_to(Path::new("/a/b/c.py"), Path::new("/a/d")),
+            "../b/c.py"
+        );
         assert_eq!(relative_to(Path::new("/a/b"), Path::new("/a/b")), ".");
     }
 }

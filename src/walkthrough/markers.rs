@@ -82,7 +82,8 @@ pub fn stdlib_parts(spec: &str) -> Option<(&str, &str)> {
 pub fn file_parts(spec: &str) -> Option<(&str, &str)> {
     let (file, text) = spec.split_once(':')?;
     let text = text.trim();
-    let relative = !file.is_empty() && !file.starts_with('/') && !file.split('/').any(|c| c == "..");
+    let relative =
+        !file.is_empty() && !file.starts_with('/') && !file.split('/').any(|c| c == "..");
     (relative && !text.is_empty()).then_some((file, text))
 }
 
@@ -374,14 +375,23 @@ mod tests {
     fn a_file_pattern_resolves_in_the_programs_folder() {
         let dir = std::env::temp_dir().join(format!("dapwalk-markers-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("lib")).expect("mkdir");
-        std::fs::write(dir.join("lib/forks.py"), "def eat():\n    with fork_a:\n        with fork_b:\n            pass\n").expect("write");
+        std::fs::write(
+            dir.join("lib/forks.py"),
+            "def eat():\n    with fork_a:\n        with fork_b:\n            pass\n",
+        )
+        .expect("write");
         let mut index = MarkerIndex::default();
         let r = MarkerRef::parse("file:lib/forks.py:with fork_b:").expect("parses");
         index.add_file_pattern(&dir, &r).expect("resolves");
         assert_eq!(index.resolve(&r).map(|s| s.line), Ok(3));
         let missing = MarkerRef::parse("file:lib/forks.py:with fork_c:").expect("parses");
-        let e = index.add_file_pattern(&dir, &missing).expect_err("no such line");
-        assert!(e.contains("no line of") && e.contains("with fork_c:"), "{e}");
+        let e = index
+            .add_file_pattern(&dir, &missing)
+            .expect_err("no such line");
+        assert!(
+            e.contains("no line of") && e.contains("with fork_c:"),
+            "{e}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 

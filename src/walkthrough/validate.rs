@@ -45,7 +45,11 @@ pub fn prepare(project: &Project, mut w: Walkthrough) -> Result<Prepared, LoadEr
             let own = crate::project::own_program(&spec.path, spec.bin.as_deref(), w.language)
                 .map_err(|m| err(w.program_line, m, None))?;
             let markers = MarkerIndex::build_files(&own.marker_files).map_err(|e| {
-                err(w.program_line, format!("cannot read the program's sources: {e}"), None)
+                err(
+                    w.program_line,
+                    format!("cannot read the program's sources: {e}"),
+                    None,
+                )
             })?;
             let hint = format!(
                 "markers are comments `{} @bp NAME` in the program's files ({}); a file you may not edit is broken on by text: file:<path>:<the line's text>",
@@ -95,7 +99,8 @@ pub fn prepare(project: &Project, mut w: Walkthrough) -> Result<Prepared, LoadEr
                     Language::Python => "; the standard library is broken on by text: stdlib:<module path>:<the line's text>",
                 }
             );
-            let build = (w.language == Language::Rust).then(|| Build::Scenarios(project.root.clone()));
+            let build =
+                (w.language == Language::Rust).then(|| Build::Scenarios(project.root.clone()));
             let program = project.launch_program(w.language, &w.scenario);
             (project.root.clone(), source, program, markers, build, hint)
         }
