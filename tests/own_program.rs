@@ -81,16 +81,21 @@ fn edit(draft: &str, steps: &str, end_extra: &str) -> String {
     format!("{head}{steps}{}{end_extra}{}", &tail[..eol], &tail[eol..])
 }
 
-#[test]
-fn the_talks_force_deadlock_gets_a_walkthrough_that_passes() {
-    let _one = serial();
-    let dir = user_folder("python");
-    let cache = cache("python");
+/// A user's folder holding the talk's `force_deadlock.py`, unmodified, and a cache.
+fn with_force_deadlock(name: &str) -> (PathBuf, PathBuf) {
+    let dir = user_folder(name);
     std::fs::copy(
         root().join("tests/fixtures/own-program/force_deadlock.py"),
         dir.join("force_deadlock.py"),
     )
     .expect("copy the program");
+    (dir, cache(name))
+}
+
+#[test]
+fn the_talks_force_deadlock_gets_a_walkthrough_that_passes() {
+    let _one = serial();
+    let (dir, cache) = with_force_deadlock("python");
     let before = files(&dir);
 
     let out = dapwalk_in(
@@ -287,13 +292,7 @@ expect.evaluate = ["2"]
 #[test]
 fn an_unknown_thread_to_look_from_is_refused_at_its_line() {
     let _one = serial();
-    let dir = user_folder("thread");
-    let cache = cache("thread");
-    std::fs::copy(
-        root().join("tests/fixtures/own-program/force_deadlock.py"),
-        dir.join("force_deadlock.py"),
-    )
-    .expect("copy the program");
+    let (dir, cache) = with_force_deadlock("thread");
     std::fs::write(
         dir.join("w.toml"),
         r#"title = "an unknown thread"
