@@ -78,13 +78,14 @@ impl Dialect for Debugpy {
                     p.display()
                 ),
             }),
-            None => Err(AdapterError::NotFound {
+            None => Err(AdapterError::Missing {
                 dialect: self,
                 looked: candidates
                     .iter()
                     .map(|p| p.display().to_string())
                     .collect::<Vec<_>>()
                     .join(", "),
+                install: install_command(project, |k| std::env::var_os(k)),
             }),
         }
     }
@@ -213,6 +214,35 @@ fn python_candidates(
     c
 }
 
+/// The one command that puts debugpy where the next run looks: into the Python chosen by
+/// `DAPWALK_PYTHON` or the active virtual environment, else the project's own setup script
+/// (dapwalk's repository has one), else the folder's `.venv` (made first when missing).
+fn install_command(project: &Path, env: impl Fn(&str) -> Option<std::ffi::OsString>) -> String {
+    let chosen = ["DAPWALK_PYTHON", "VIRTUAL_ENV"].into_iter().find_map(|k| {
+        let v = PathBuf::from(env(k).filter(|v| !v.is_empty())?);
+        let py = if k == "VIRTUAL_ENV" {
+            v.join("bin/python")
+        } else {
+            v
+        };
+        super::is_executable(&py).then_some(py)
+    });
+    if let Some(py) = chosen {
+        return format!("{} -m pip install debugpy", py.display());
+    }
+    if super::is_executable(&project.join("scripts/setup")) {
+        return "run scripts/setup (creates .venv with debugpy)".into();
+    }
+    let venv = project.join(".venv/bin/python");
+    if super::is_executable(&venv) {
+        return format!("{} -m pip install debugpy", venv.display());
+    }
+    format!(
+        "python3 -m venv {0}/.venv && {0}/.venv/bin/pip install debugpy (or pass --python PATH, a Python that has it)",
+        project.display()
+    )
+}
+
 /// debugpy's version as `1.8.22 (Python 3.11.7)`, or `None` if it cannot be imported.
 pub fn debugpy_version(python: &Path) -> Option<String> {
     if !super::is_executable(python) {
@@ -299,6 +329,32 @@ mod tests {
             "adapter refused \"evaluate\": Unable to find thread for evaluation."
         ));
         assert!(!DEBUGPY.frame_cannot_evaluate("NameError: name 'executor' is not defined"));
+    }
+
+    #[test]
+    fn the_install_command_puts_debugpy_where_the_next_run_looks() {
+        let here = std::env::temp_dir().join(format!("dapwalk-install-{}", std::process::id()));
+        std::fs::create_dir_all(&here).expect("mkdir");
+        // No chosen Python, no setup script, no .venv: make one in the folder.
+        let c = install_command(&here, |_| None);
+        assert_eq!(
+            c,
+            format!(
+                "python3 -m venv {0}/.venv && {0}/.venv/bin/pip install debugpy (or pass --python PATH, a Python that has it)",
+                here.display()
+            )
+        );
+        // An active virtual environment is where it goes.
+        let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv");
+        let c = install_command(&here, |k| (k == "VIRTUAL_ENV").then(|| venv.clone().into()));
+        assert_eq!(
+            c,
+            format!("{}/bin/python -m pip install debugpy", venv.display())
+        );
+        // dapwalk's own repository has its setup script.
+        let c = install_command(Path::new(env!("CARGO_MANIFEST_DIR")), |_| None);
+        assert!(c.starts_with("run scripts/setup"), "{c}");
+        let _ = std::fs::remove_dir_all(&here);
     }
 
     #[test]

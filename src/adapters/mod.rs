@@ -436,6 +436,13 @@ pub enum AdapterError {
         dialect: &'static dyn Dialect,
         looked: String,
     },
+    /// Not found, with the one command that installs it where it would be looked for.
+    #[error("{name} not found (tried {looked}); to install: {install}", name = .dialect.name())]
+    Missing {
+        dialect: &'static dyn Dialect,
+        looked: String,
+        install: String,
+    },
     #[error("{path} is not a usable {name}: {reason}; to install: {hint}", path = .path.display(), name = .dialect.name(), hint = .dialect.install_hint())]
     Unusable {
         dialect: &'static dyn Dialect,

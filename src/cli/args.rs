@@ -33,12 +33,16 @@ Examples:
   dapwalk show walkthroughs/rust/01-no-deadlock.toml   the narrative as Markdown
   dapwalk present walkthroughs/rust/02-always-deadlock.toml --record talk.md
   dapwalk adapters                              which debuggers were found
+  dapwalk new my_script.py                      a first walkthrough of your own program
 
 Exit codes: 0 all passed, 1 a walkthrough departed from its narrative,
 2 could not check (bad file, missing or dead adapter, build failure), 130 interrupted.";
 
 #[derive(Subcommand)]
 pub enum Command {
+    /// Write a first walkthrough for a program of your own: a draft to edit, then play.
+    #[command(long_about = NEW_ABOUT, after_help = NEW_EXAMPLES)]
+    New(NewArgs),
     /// Play walkthroughs against a real debugger and check every step (default: all).
     Run(RunArgs),
     /// List the walkthroughs: file, scenario, language, steps, title.
@@ -76,6 +80,54 @@ pub enum Command {
         #[command(flatten)]
         adapters: AdapterArgs,
     },
+}
+
+const NEW_ABOUT: &str = "\
+Write a first walkthrough for a program of your own: a draft to edit, then play with
+`dapwalk run FILE`.
+
+PROGRAM is a Python script, a cargo package (its folder or Cargo.toml; --bin picks one of its
+binaries) or a built executable. The draft stops at the program's markers, comments
+`# @bp NAME` (Python) or `// @bp NAME` (Rust) on the lines to break on, one step per marked
+line. A program without markers stops at the first statement of each of its functions,
+named by text (`file:PATH:TEXT`, the first line that begins with TEXT), so the program
+itself need not change. The last step expects the end that one real run of the program
+showed: its exit code and first lines of output, or a hang (every thread blocked for good
+within --wait seconds).
+
+dapwalk builds a cargo package into its own cache ($XDG_CACHE_HOME/dapwalk), runs the program
+once in its folder, and writes nothing but FILE (and the Cargo.lock cargo writes when a
+package has none).";
+
+const NEW_EXAMPLES: &str = "\
+Examples:
+  dapwalk new force_deadlock.py                 writes force_deadlock.walkthrough.toml
+  dapwalk new ~/src/philosophers -o walk.toml   a cargo package
+  dapwalk new target/debug/server --wait 3 -o -     print the draft instead
+
+Then edit the draft (titles, `say`, expect.stacks, [[watch]]) and play it:
+  dapwalk run force_deadlock.walkthrough.toml";
+
+/// `dapwalk new` options.
+#[derive(clap::Args)]
+pub struct NewArgs {
+    /// The program: a Python script, a cargo package (folder or Cargo.toml) or an executable.
+    pub program: PathBuf,
+    /// The binary to run, for a cargo package with several.
+    #[arg(long, value_name = "NAME")]
+    pub bin: Option<String>,
+    /// Where to write the walkthrough; `-` prints it. Default: NAME.walkthrough.toml in the
+    /// current folder.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Seconds the program runs before the draft calls it a hang (or still running).
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub wait: f64,
+    #[command(flatten)]
+    pub adapters: AdapterArgs,
 }
 
 /// The flags that point at debug adapters, shared by every command that starts one.

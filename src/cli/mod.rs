@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod error;
+mod new;
 
 use crate::adapters::{Adapter, Dialect, Language, Registry};
 use crate::engine::{Outcome, RunOptions, WalkthroughResult};
@@ -43,9 +44,24 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<Exit, CliError> {
-    let project = Project::find(cli.project.as_deref()).map_err(|e| e.to_string())?;
+    // Walkthroughs of programs named by path need no project: the current folder stands in.
+    let project = Project::find_or_here(cli.project.as_deref()).map_err(|e| e.to_string())?;
     let registry = Registry::builtin();
-    match cli.command.unwrap_or(Command::Run(RunArgs::default_args())) {
+    let command = cli.command.unwrap_or(Command::Run(RunArgs::default_args()));
+    let needs_project = match &command {
+        Command::Tour { .. } | Command::Spectrum(_) => true,
+        Command::Run(a) => a.paths.is_empty() && a.config.is_none(),
+        Command::List { paths } => paths.is_empty(),
+        _ => false,
+    };
+    if needs_project && !project.is_project() {
+        return Err(CliError::Setup(format!(
+            "{}; to play a walkthrough of your own program, name its file: dapwalk run FILE (dapwalk new PROGRAM writes a first one)",
+            crate::project::ProjectError::NotFound(project.root.clone())
+        )));
+    }
+    match command {
+        Command::New(args) => new::new(&project, args),
         Command::Adapters { adapters } => {
             let survey = crate::adapters::survey(&registry, &project.root, &adapters.explicit());
             crate::adapters::render_survey(&survey, &mut std::io::stdout().lock())
@@ -116,7 +132,7 @@ fn tour(project: &Project, check: bool) -> Result<Exit, CliError> {
 
 fn show(project: &Project, path: &Path) -> Result<Exit, CliError> {
     let w = walkthrough::load(path).map_err(CliError::Located)?;
-    let last = crate::store::lastrun::load(&project.root, &w);
+    let last = crate::store::lastrun::load(&project.for_walkthrough(path).root, &w);
     let text = crate::output::markdown::render(&w, last.as_ref(), &project.root);
     print!("{text}");
     Ok(Exit::Passed)
@@ -126,7 +142,8 @@ fn compare(project: &Project, first: &Path, second: &Path) -> Result<Exit, CliEr
     let mut sides = Vec::new();
     for path in [first, second] {
         let w = walkthrough::load(path).map_err(CliError::Located)?;
-        let Some(last) = crate::store::lastrun::load(&project.root, &w) else {
+        let Some(last) = crate::store::lastrun::load(&project.for_walkthrough(path).root, &w)
+        else {
             return Err(CliError::Setup(format!(
                 "{} has no last run; play it first: dapwalk run {}",
                 path.display(),
@@ -231,13 +248,7 @@ fn run_walkthroughs(
         })
         .collect();
 
-    if needed.contains(&Language::Rust) && !args.no_build {
-        project.build_programs()?;
-    } else if args.no_build {
-        for p in &prepared {
-            check_built(project, &p.walkthrough)?;
-        }
-    }
+    build_all(project, &prepared, args.no_build)?;
 
     let opts = RunOptions {
         step_timeout: std::time::Duration::from_secs(args.step_timeout.max(1)),
@@ -265,7 +276,8 @@ fn run_walkthroughs(
             Format::Human => report::human(&mut out, r, &project.root, palette, args.verbose),
             Format::Json => crate::output::json::json_lines(&mut out, r, &project.root),
         };
-        let _ = crate::store::lastrun::save(&project.root, &prep.walkthrough, r);
+        let home = project.for_walkthrough(&prep.walkthrough.path);
+        let _ = crate::store::lastrun::save(&home.root, &prep.walkthrough, r);
     }
     let only: Vec<WalkthroughResult> = results.iter().map(|(_, r)| r.clone()).collect();
     if args.format == Format::Human {
@@ -314,11 +326,7 @@ fn present(project: &Project, registry: &Registry, args: PresentArgs) -> Result<
     let adapter: Adapter = dialect
         .discover(args.adapters.explicit().get(dialect.name()), &project.root)
         .map_err(|e| e.to_string())?;
-    if lang == Language::Rust && !args.no_build {
-        project.build_programs()?;
-    } else if args.no_build {
-        check_built(project, &prep.walkthrough)?;
-    }
+    build_all(project, std::slice::from_ref(&prep), args.no_build)?;
     let options = crate::present::PresentOptions {
         auto: args
             .auto
@@ -366,6 +374,37 @@ fn check_python(python: Option<&Path>) -> Result<(), CliError> {
         ))),
         Ok(_) => Ok(()),
     }
+}
+
+/// Builds what the walkthroughs need, each thing once: the scenarios of every project they
+/// belong to, every cargo package they name. With `--no-build`, checks instead that it is
+/// built.
+fn build_all(project: &Project, prepared: &[Prepared], no_build: bool) -> Result<(), CliError> {
+    let mut done: Vec<&walkthrough::Build> = Vec::new();
+    for p in prepared {
+        let Some(build) = &p.build else { continue };
+        // Each binary is checked for staleness; each build is run once.
+        if done.contains(&build) && !no_build {
+            continue;
+        }
+        done.push(build);
+        match (build, no_build) {
+            (walkthrough::Build::Scenarios(root), false) => Project::new(root).build_programs()?,
+            (walkthrough::Build::Own(own), false) => crate::project::build_own(own)?,
+            (walkthrough::Build::Scenarios(_), true) => check_built(
+                &project.for_walkthrough(&p.walkthrough.path),
+                &p.walkthrough,
+            )?,
+            (walkthrough::Build::Own(own), true) if !own.launch.is_file() => {
+                return Err(CliError::Setup(format!(
+                    "--no-build: {} is not built; drop --no-build",
+                    own.launch.display()
+                )))
+            }
+            (walkthrough::Build::Own(_), true) => {}
+        }
+    }
+    Ok(())
 }
 
 /// With `--no-build` the Rust program must already be built, and from the sources as they

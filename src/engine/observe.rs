@@ -10,7 +10,7 @@ use crate::adapters::WatchFrame;
 use crate::checks::{
     normalize_frame_name, Observation, ObservedEnd, ObservedFrame, ObservedStop, ObservedThread,
 };
-use crate::walkthrough::{MarkerRef, Step};
+use crate::walkthrough::{Action, MarkerRef, Step};
 use std::path::Path;
 
 impl Player<'_> {
@@ -76,6 +76,10 @@ impl Player<'_> {
         // carries a marker (a stdlib breakpoint's frame on the Python track), else the top
         // user frame.
         let mut marked_frame: Option<(i64, String, i64)> = None;
+        // The step's `thread`, selected as in the editor's call stack: watches and the console
+        // read in its frame (the top one, or its innermost user frame, as the dialect reads
+        // a stopped thread's).
+        let mut selected_frame: Option<Option<i64>> = None;
         for t in &threads {
             let frames = match session.stack(t.id, self.opts.stack_levels).await {
                 Ok(f) => f,
@@ -84,6 +88,18 @@ impl Player<'_> {
                 Err(e) => return Err(e.into()),
             };
             let name = portable_thread_name(&t.name, t.id, pid);
+            if step.thread.as_deref() == Some(name.as_str()) {
+                selected_frame = Some(
+                    match dialect.watch_frame() {
+                        WatchFrame::Top => frames.first(),
+                        _ => frames
+                            .iter()
+                            .find(|f| dialect.shown_frame(f))
+                            .or(frames.first()),
+                    }
+                    .map(|f| f.id),
+                );
+            }
             if Some(t.id) == stopped_id {
                 let shown = frames.iter().find(|f| dialect.shown_frame(f));
                 if dialect.watch_frame() == WatchFrame::Top {
@@ -164,6 +180,24 @@ impl Player<'_> {
         // as a learner's watch pane is. After a hang or a pause there is no such thread:
         // main's innermost user frame stands in (globals read the same from any frame).
         let mut frame = top_user_frame.as_ref().map(|(id, _, _)| *id);
+        match (&step.thread, selected_frame) {
+            (Some(_), Some(selected)) => frame = selected,
+            // A thread a step only looks from must exist; one it acted on may have ended
+            // since (the action already refused a thread that was not there).
+            (Some(name), None) if step.action == Action::Stay => {
+                let names: Vec<String> = threads
+                    .iter()
+                    .map(|t| portable_thread_name(&t.name, t.id, pid))
+                    .collect();
+                return Err(StepError::Walkthrough(format!(
+                    "{}:{}: thread = {name:?}: no such thread to read watches and evaluate in; threads now: {}",
+                    self.prep.walkthrough.path.display(),
+                    step.line,
+                    names.join(", ")
+                )));
+            }
+            _ => {}
+        }
         if frame.is_none() {
             if let Some(main) = threads
                 .iter()

@@ -332,8 +332,9 @@ impl Player<'_> {
         Ok(())
     }
 
-    /// Resolves a thread named in a walkthrough (`MainThread`, `TPExecutor-0_0`) to its id.
-    async fn thread_id(&mut self, name: &str) -> Result<i64, StepError> {
+    /// Resolves a thread named in a walkthrough (`MainThread`, `TPExecutor-0_0`) to its id;
+    /// `line` is where the walkthrough names it.
+    async fn thread_id(&mut self, name: &str, line: usize) -> Result<i64, StepError> {
         let pid = self.session()?.debuggee_pid();
         let threads = self.session()?.threads().await?;
         threads
@@ -346,7 +347,8 @@ impl Player<'_> {
                     .map(|t| portable_thread_name(&t.name, t.id, pid))
                     .collect();
                 StepError::Walkthrough(format!(
-                    "no thread {name:?} to act on; threads now: {}",
+                    "{}:{line}: no thread {name:?} to act on; threads now: {}",
+                    self.prep.walkthrough.path.display(),
                     names.join(", ")
                 ))
             })
@@ -355,7 +357,7 @@ impl Player<'_> {
     /// The thread a step acts on: the one it names, else the one that stopped last.
     async fn acting_thread(&mut self, step: &Step) -> Result<i64, StepError> {
         if let Some(name) = &step.thread {
-            return self.thread_id(name).await;
+            return self.thread_id(name, step.line).await;
         }
         if let Some(id) = self.last_stop.as_ref().and_then(|s| s.thread_id) {
             return Ok(id);
@@ -384,7 +386,7 @@ impl Player<'_> {
                 let id = self.acting_thread(step).await?;
                 let mut held = Vec::new();
                 for name in &step.hold {
-                    held.push(self.thread_id(name).await?);
+                    held.push(self.thread_id(name, step.line).await?);
                 }
                 for &h in &held {
                     self.set_held(h, true).await?;

@@ -34,13 +34,7 @@ pub struct LastStep {
 }
 
 fn file_for(root: &Path, w: &Walkthrough) -> PathBuf {
-    let rel = w.path.strip_prefix(root).unwrap_or(&w.path);
-    let name: String = rel
-        .to_string_lossy()
-        .chars()
-        .map(|c| if c == '/' || c == '\\' { '_' } else { c })
-        .collect();
-    crate::project::last_runs_dir(root).join(format!("{name}.json"))
+    crate::project::last_run_file(root, &w.path)
 }
 
 pub fn save(root: &Path, w: &Walkthrough, r: &WalkthroughResult) -> std::io::Result<()> {

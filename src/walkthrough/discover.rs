@@ -40,7 +40,19 @@ pub fn collect(project: &Project, paths: &[PathBuf]) -> Result<Vec<PathBuf>, Str
 /// are followed, with loops detected by walkdir): a named pipe called `x.toml` would block
 /// the read that loads it forever, so anything but a file is passed over.
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
-    for e in walkdir::WalkDir::new(dir).follow_links(true) {
+    // A folder of a user's own program also holds cargo's and Python's TOML files and
+    // build output: none of them is a walkthrough.
+    let not_walkthroughs = |e: &walkdir::DirEntry| {
+        let n = e.file_name().to_string_lossy();
+        e.depth() > 0
+            && ((e.file_type().is_dir() && (n == "target" || n.starts_with('.')))
+                || matches!(n.as_ref(), "Cargo.toml" | "pyproject.toml"))
+    };
+    for e in walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .into_iter()
+        .filter_entry(|e| !not_walkthroughs(e))
+    {
         let e = e.map_err(|e| match e.path() {
             Some(p) => format!("{}: {e}", p.display()),
             None => format!("{}: {e}", dir.display()),

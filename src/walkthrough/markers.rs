@@ -4,6 +4,11 @@
 //! `# @bp inner-submit` in Python; one line may carry several. Markers in a program are
 //! referred to by their bare name; markers in the Rust port (`scenarios/src/*.rs`, outside
 //! `bin/`) by `port:<name>`.
+//!
+//! Files nobody may edit (the standard library, a program the walkthrough must not change) are
+//! broken on by text instead: `stdlib:<module path>:<text>` in the Python that plays,
+//! `file:<path>:<text>` in a file of the program's folder; either names the first line whose
+//! text, indentation aside, begins with `<text>`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,6 +21,8 @@ pub enum MarkerRef {
     Port(String),
     /// `module path:text` in the Python standard library (see the module comment).
     Stdlib(String),
+    /// `path:text` in a file of the program's folder (see the module comment).
+    File(String),
 }
 
 impl MarkerRef {
@@ -26,6 +33,14 @@ impl MarkerRef {
                 Some(_) => Ok(MarkerRef::Stdlib(spec.to_owned())),
                 None => Err(format!(
                     "{s:?} is not a stdlib reference: write stdlib:<module path ending in .py>:<the line's text>"
+                )),
+            };
+        }
+        if let Some(spec) = s.strip_prefix("file:") {
+            return match file_parts(spec) {
+                Some(_) => Ok(MarkerRef::File(spec.to_owned())),
+                None => Err(format!(
+                    "{s:?} is not a file reference: write file:<path in the program's folder>:<the line's text>"
                 )),
             };
         }
@@ -47,7 +62,10 @@ impl MarkerRef {
 
     pub fn name(&self) -> &str {
         match self {
-            MarkerRef::Program(n) | MarkerRef::Port(n) | MarkerRef::Stdlib(n) => n,
+            MarkerRef::Program(n)
+            | MarkerRef::Port(n)
+            | MarkerRef::Stdlib(n)
+            | MarkerRef::File(n) => n,
         }
     }
 }
@@ -57,6 +75,15 @@ pub fn stdlib_parts(spec: &str) -> Option<(&str, &str)> {
     let i = spec.find(".py:")?;
     let (file, text) = (&spec[..i + 3], spec[i + 4..].trim());
     let relative = !file.starts_with('/') && !file.split('/').any(|c| c == "..");
+    (relative && !text.is_empty()).then_some((file, text))
+}
+
+/// Splits a file reference's spec at its first `:` into a relative path and the line's text.
+pub fn file_parts(spec: &str) -> Option<(&str, &str)> {
+    let (file, text) = spec.split_once(':')?;
+    let text = text.trim();
+    let relative =
+        !file.is_empty() && !file.starts_with('/') && !file.split('/').any(|c| c == "..");
     (relative && !text.is_empty()).then_some((file, text))
 }
 
@@ -74,6 +101,7 @@ impl fmt::Display for MarkerRef {
             MarkerRef::Program(n) => f.write_str(n),
             MarkerRef::Port(n) => write!(f, "port:{n}"),
             MarkerRef::Stdlib(n) => write!(f, "stdlib:{n}"),
+            MarkerRef::File(n) => write!(f, "file:{n}"),
         }
     }
 }
@@ -117,6 +145,16 @@ impl MarkerIndex {
         Ok(index)
     }
 
+    /// Indexes the markers of every file of a program that is not one of the project's
+    /// scenarios: all are referred to by their bare name.
+    pub fn build_files(files: &[PathBuf]) -> std::io::Result<MarkerIndex> {
+        let mut index = MarkerIndex::default();
+        for f in files {
+            index.add_file(f, false)?;
+        }
+        Ok(index)
+    }
+
     fn add_file(&mut self, path: &Path, port: bool) -> std::io::Result<()> {
         let text = std::fs::read_to_string(path)?;
         for (name, line) in scan(&text) {
@@ -150,13 +188,34 @@ impl MarkerIndex {
         let Some((file, text)) = stdlib_parts(spec) else {
             return Err(format!("{r} is not a stdlib reference"));
         };
-        let path = stdlib.join(file);
-        let source = std::fs::read_to_string(&path)
+        self.add_pattern(r, &stdlib.join(file), text)
+    }
+
+    /// Resolves a file reference against the program's folder `root` and adds it; other
+    /// references pass.
+    pub fn add_file_pattern(&mut self, root: &Path, r: &MarkerRef) -> Result<(), String> {
+        let MarkerRef::File(spec) = r else {
+            return Ok(());
+        };
+        let Some((file, text)) = file_parts(spec) else {
+            return Err(format!("{r} is not a file reference"));
+        };
+        self.add_pattern(r, &root.join(file), text)
+    }
+
+    /// Adds `r` at the first line of `path` that begins with `text`.
+    fn add_pattern(&mut self, r: &MarkerRef, path: &Path, text: &str) -> Result<(), String> {
+        let source = std::fs::read_to_string(path)
             .map_err(|e| format!("{r}: cannot read {}: {e}", path.display()))?;
         let line = find_pattern_line(&source, text)
             .ok_or_else(|| format!("{r}: no line of {} begins with {text:?}", path.display()))?;
-        self.sites
-            .insert(r.clone(), MarkerSite { file: path, line });
+        self.sites.insert(
+            r.clone(),
+            MarkerSite {
+                file: path.to_path_buf(),
+                line,
+            },
+        );
         Ok(())
     }
 
@@ -299,6 +358,41 @@ mod tests {
         );
         assert!(MarkerRef::parse("stdlib:thread.py").is_err());
         assert!(MarkerRef::parse("stdlib:/usr/lib/x.py:a").is_err());
+        assert_eq!(
+            MarkerRef::parse("file:lib/forks.py:with fork_b:"),
+            Ok(MarkerRef::File("lib/forks.py:with fork_b:".into()))
+        );
+        assert_eq!(
+            file_parts("src/main.rs:let _b = b.lock();"),
+            Some(("src/main.rs", "let _b = b.lock();"))
+        );
+        assert!(MarkerRef::parse("file:main.py").is_err());
+        assert!(MarkerRef::parse("file:../x.py:a").is_err());
+        assert!(MarkerRef::parse("file:/abs.py:a").is_err());
+    }
+
+    #[test]
+    fn a_file_pattern_resolves_in_the_programs_folder() {
+        let dir = std::env::temp_dir().join(format!("dapwalk-markers-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("lib")).expect("mkdir");
+        std::fs::write(
+            dir.join("lib/forks.py"),
+            "def eat():\n    with fork_a:\n        with fork_b:\n            pass\n",
+        )
+        .expect("write");
+        let mut index = MarkerIndex::default();
+        let r = MarkerRef::parse("file:lib/forks.py:with fork_b:").expect("parses");
+        index.add_file_pattern(&dir, &r).expect("resolves");
+        assert_eq!(index.resolve(&r).map(|s| s.line), Ok(3));
+        let missing = MarkerRef::parse("file:lib/forks.py:with fork_c:").expect("parses");
+        let e = index
+            .add_file_pattern(&dir, &missing)
+            .expect_err("no such line");
+        assert!(
+            e.contains("no line of") && e.contains("with fork_c:"),
+            "{e}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -8,15 +8,17 @@
 //! line, before any debugger starts.
 
 mod discover;
+pub mod draft;
 mod markers;
 mod parse;
+mod program;
 mod validate;
 
 pub use crate::adapters::{Language, PORTABLE_WATCHES};
 pub use discover::{collect, load_all};
 pub use markers::{marker_line, MarkerIndex, MarkerRef, MarkerSite};
 pub use parse::{load, parse_str, LoadError};
-pub use validate::{prepare, Prepared};
+pub use validate::{prepare, Build, Prepared};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -26,8 +28,13 @@ use std::path::PathBuf;
 pub struct Walkthrough {
     pub path: PathBuf,
     pub title: String,
-    /// The program's name: `scenarios/src/bin/<scenario>.rs` or `scenarios/python/<scenario>.py`.
+    /// The program's name: `scenarios/src/bin/<scenario>.rs` or `scenarios/python/<scenario>.py`;
+    /// for a program named by path, its short name (the script's stem, the binary's name).
     pub scenario: String,
+    /// A program named by path (`program = "..."`) instead of one of the project's scenarios.
+    pub program: Option<ProgramSpec>,
+    /// The line of the `scenario` or `program` key, for errors about the program.
+    pub program_line: usize,
     pub language: Language,
     pub intro: String,
     /// Environment for the program (`PYTHON_GIL = "0"` runs the port free-threaded).
@@ -38,6 +45,15 @@ pub struct Walkthrough {
     /// Watch values evaluated at every stop, in the order written.
     pub watch: Vec<WatchSpec>,
     pub steps: Vec<Step>,
+}
+
+/// A program named by path in a walkthrough: a Python script, a cargo package (`bin` picks
+/// one of its binaries) or a built executable.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgramSpec {
+    /// As written, joined to the walkthrough's folder.
+    pub path: PathBuf,
+    pub bin: Option<String>,
 }
 
 /// A watch value: a name shown to the learner and the expression to evaluate.

@@ -64,8 +64,11 @@ pub fn load(path: &Path) -> Result<Walkthrough, LoadError> {
 #[serde(deny_unknown_fields)]
 struct RawFile {
     title: Spanned<String>,
-    scenario: Spanned<String>,
-    language: Spanned<String>,
+    scenario: Option<Spanned<String>>,
+    /// A program named by path instead of a scenario (see `program.rs`).
+    program: Option<Spanned<String>>,
+    bin: Option<Spanned<String>>,
+    language: Option<Spanned<String>>,
     #[serde(default)]
     intro: String,
     #[serde(default)]
@@ -193,36 +196,26 @@ pub fn parse_str(path: &Path, text: &str) -> Result<Walkthrough, LoadError> {
         let hint = if message.contains("unknown field") {
             Some("see the README's \"Writing a walkthrough\" for every key")
         } else if message.contains("missing field") {
-            Some("a walkthrough needs title, scenario and language; a step needs a title")
+            Some("a walkthrough needs a title and its program (program = \"PATH\", or scenario and language); a step needs a title")
         } else {
             None
         };
         err(line, message, hint)
     })?;
 
-    let language = match raw.language.get_ref().as_str() {
-        "rust" => Language::Rust,
-        "python" => Language::Python,
-        other => {
-            return Err(err(
-                lines.line(raw.language.span().start),
-                format!("unknown language {other:?}"),
-                Some("language is \"rust\" (lldb-dap, CodeLLDB) or \"python\" (debugpy)"),
-            ))
-        }
-    };
-    let scenario = raw.scenario.get_ref().clone();
-    if scenario.is_empty()
-        || !scenario
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
-        return Err(err(
-            lines.line(raw.scenario.span().start),
-            format!("scenario {scenario:?} is not a program name"),
-            Some("name a binary of scenarios/src/bin or a twin in scenarios/python, without extension"),
-        ));
+    fn key<'a>(lines: &LineIndex, k: &'a Option<Spanned<String>>) -> Option<(&'a str, usize)> {
+        k.as_ref()
+            .map(|v| (v.get_ref().as_str(), lines.line(v.span().start)))
     }
+    let chosen = super::program::choose(
+        path,
+        key(&lines, &raw.scenario),
+        key(&lines, &raw.program),
+        key(&lines, &raw.bin),
+        key(&lines, &raw.language),
+    )
+    .map_err(|(line, m, hint)| err(line, m, hint.as_deref()))?;
+    let (scenario, language) = (chosen.scenario.clone(), chosen.language);
 
     let mut watch = Vec::new();
     for w in &raw.watch {
@@ -362,6 +355,8 @@ pub fn parse_str(path: &Path, text: &str) -> Result<Walkthrough, LoadError> {
         path: path.to_path_buf(),
         title: raw.title.into_inner(),
         scenario,
+        program: chosen.program,
+        program_line: chosen.line,
         language,
         intro: raw.intro.trim().to_owned(),
         env: raw.env.into_iter().collect(),
