@@ -293,6 +293,9 @@ const BATCHED: &str = "batch 0: sum of squares 14\nbatch 1: sum of squares 41\n"
 const UPLOADED: &str =
     "job 2: 2 of 2 files uploaded\njob 3: 3 of 3 files uploaded\nserver holds 5 files\n";
 const ENSEMBLED: &str = "ensemble 1: 3 models, score 203\nensemble 2: 3 models, score 151\n";
+const ATEXIT_ORDER: &str = "25\natexit second: cannot schedule new futures after shutdown\natexit first: _shutdown = True\n";
+const SUBMIT_SHUTDOWN: &str =
+    "submit returned, done: False\ntask done\nshutdown returned, done: True\n";
 const NO_TRAP: &[&str] = &[
     "TypeError: cannot pickle '_thread.lock' object",
     "RuntimeError: no trap variant: the executor cannot cross the process boundary",
@@ -373,6 +376,11 @@ fn spec(name: &str) -> Spec {
             None,
             LIMIT,
         ),
+        // The lessons of the pool's code: each exits 0 after a fixed sequence of prints.
+        "daemon_exit" => (Some(exit_0("main done\nnon-daemon done\n")), None, LIMIT),
+        "atexit_order" => (Some(exit_0(ATEXIT_ORDER)), None, LIMIT),
+        "submit_shutdown" => (Some(exit_0(SUBMIT_SHUTDOWN)), None, LIMIT),
+        "leaked_executor" => (Some(exit_0("main done\ntask done\n")), None, LIMIT),
         other => panic!("no documented outcome for {other}"),
     };
     Spec {
@@ -427,6 +435,10 @@ fn binary(name: &str) -> &'static str {
         "nested_batch" => env!("CARGO_BIN_EXE_nested_batch"),
         "nested_upload" => env!("CARGO_BIN_EXE_nested_upload"),
         "nested_ensemble" => env!("CARGO_BIN_EXE_nested_ensemble"),
+        "daemon_exit" => env!("CARGO_BIN_EXE_daemon_exit"),
+        "atexit_order" => env!("CARGO_BIN_EXE_atexit_order"),
+        "submit_shutdown" => env!("CARGO_BIN_EXE_submit_shutdown"),
+        "leaked_executor" => env!("CARGO_BIN_EXE_leaked_executor"),
         "no_deadlock" => env!("CARGO_BIN_EXE_no_deadlock"),
         "sometimes_deadlock" => env!("CARGO_BIN_EXE_sometimes_deadlock"),
         "always_deadlock" => env!("CARGO_BIN_EXE_always_deadlock"),
@@ -669,6 +681,31 @@ fn nested_ensemble() {
     deterministic("nested_ensemble:trap", &ALL);
 }
 
+/// A daemon thread blocked forever does not keep the process alive; the non-daemon one is
+/// joined (its print comes after main's).
+#[test]
+fn daemon_exit() {
+    deterministic("daemon_exit", &ALL);
+}
+
+/// The pool's exit hook runs before every `atexit` handler, and those run last registered first.
+#[test]
+fn atexit_order() {
+    deterministic("atexit_order", &ALL);
+}
+
+/// `submit` returns a future not yet done; `shutdown(wait=True)` returns after the task.
+#[test]
+fn submit_shutdown() {
+    deterministic("submit_shutdown", &ALL);
+}
+
+/// An executor never shut down: the exit hook waits for its task before the process exits.
+#[test]
+fn leaked_executor() {
+    deterministic("leaked_executor", &ALL);
+}
+
 /// `ALWAYS_DEADLOCK_SLEEP` overrides the sleep: a long one still hangs, as a debugger would see.
 #[test]
 fn always_deadlock_sleep_override() {
@@ -742,7 +779,7 @@ fn markers_agree_between_rust_and_python() {
     }
 }
 
-const PROGRAMS: [&str; 16] = [
+const PROGRAMS: [&str; 20] = [
     "no_deadlock",
     "sometimes_deadlock",
     "always_deadlock",
@@ -759,6 +796,10 @@ const PROGRAMS: [&str; 16] = [
     "nested_batch",
     "nested_upload",
     "nested_ensemble",
+    "daemon_exit",
+    "atexit_order",
+    "submit_shutdown",
+    "leaked_executor",
 ];
 
 /// The statements the talk's code shows for each program: whether `wait_on_future` begins with
