@@ -44,7 +44,7 @@ pub fn lookup(name: &str) -> Option<Task> {
                 "pow expected 2 arguments",
             )),
         }),
-        _ => None,
+        _ => registered(name),
     }
 }
 
@@ -300,4 +300,21 @@ fn child_error_kind(name: Option<&str>) -> ExcKind {
         Some("ValueError") => ExcKind::ValueError,
         _ => ExcKind::RuntimeError,
     }
+}
+
+/// The functions a program adds to the registry (in Python any module-level function pickles
+/// by its name). A program registers them before `interpreter::run`, so that its children,
+/// which run the same `main` up to there, know them too.
+static _registered_tasks: Mutex<Vec<(&'static str, Task)>> = Mutex::new(Vec::new());
+
+/// Adds `task` to the registry under `name`, for `submit(name, args)` and for the children.
+pub fn register(name: &'static str, task: Task) {
+    plain_lock(&_registered_tasks).push((name, task));
+}
+
+fn registered(name: &str) -> Option<Task> {
+    plain_lock(&_registered_tasks)
+        .iter()
+        .find(|(known, _)| *known == name)
+        .map(|&(_, task)| task)
 }

@@ -288,6 +288,26 @@ const RUNNING_HANG: Hang = Hang {
 };
 const AFTER_SHUTDOWN: &[&str] = &["RuntimeError: cannot schedule new futures after shutdown"];
 const TIMEOUT: &[&str] = &["TimeoutError", "concurrent.futures._base.TimeoutError"];
+const SCRAPED: &str = "alpha: alpha/news, alpha/blog\nbeta: beta/docs, beta/faq\n";
+const BATCHED: &str = "batch 0: sum of squares 14\nbatch 1: sum of squares 41\n";
+const UPLOADED: &str =
+    "job 2: 2 of 2 files uploaded\njob 3: 3 of 3 files uploaded\nserver holds 5 files\n";
+const ENSEMBLED: &str = "ensemble 1: 3 models, score 203\nensemble 2: 3 models, score 151\n";
+const ATEXIT_ORDER: &str = "25\natexit second: cannot schedule new futures after shutdown\natexit first: _shutdown = True\n";
+const SUBMIT_SHUTDOWN: &str =
+    "submit returned, done: False\ntask done\nshutdown returned, done: True\n";
+const NO_TRAP: &[&str] = &[
+    "TypeError: cannot pickle '_thread.lock' object",
+    "RuntimeError: no trap variant: the executor cannot cross the process boundary",
+];
+
+const fn exit_0(stdout: &'static str) -> Exit {
+    Exit {
+        code: 0,
+        stdout,
+        stderr: Stderr::Empty,
+    }
+}
 
 fn spec(name: &str) -> Spec {
     let (exit, hang, limit) = match name {
@@ -337,6 +357,30 @@ fn spec(name: &str) -> Spec {
         ),
         // Both workers sleep 5 s before they wait on each other.
         "pep3148_mutual" => (None, Some(QUIET_HANG), Duration::from_secs(8)),
+        // The talk's nested concurrency patterns: the safe way prints results grouped per outer
+        // task; the trap (`NESTED=trap`) puts the inner work on the full outer pool and hangs,
+        // where a thread pool is outside; where a process pool is, the executor cannot cross
+        // the process boundary and the attempt fails loudly (Python cannot pickle it; the
+        // port's tasks take integers, so its binary says there is no trap).
+        "nested_scrape" => (Some(exit_0(SCRAPED)), None, LIMIT),
+        "nested_batch" => (Some(exit_0(BATCHED)), None, LIMIT),
+        "nested_upload" => (Some(exit_0(UPLOADED)), None, LIMIT),
+        "nested_ensemble" => (Some(exit_0(ENSEMBLED)), None, LIMIT),
+        "nested_scrape:trap" | "nested_batch:trap" => (None, Some(QUIET_HANG), LIMIT),
+        "nested_upload:trap" | "nested_ensemble:trap" => (
+            Some(Exit {
+                code: 1,
+                stdout: "",
+                stderr: Stderr::EndsWith(NO_TRAP),
+            }),
+            None,
+            LIMIT,
+        ),
+        // The lessons of the pool's code: each exits 0 after a fixed sequence of prints.
+        "daemon_exit" => (Some(exit_0("main done\nnon-daemon done\n")), None, LIMIT),
+        "atexit_order" => (Some(exit_0(ATEXIT_ORDER)), None, LIMIT),
+        "submit_shutdown" => (Some(exit_0(SUBMIT_SHUTDOWN)), None, LIMIT),
+        "leaked_executor" => (Some(exit_0("main done\ntask done\n")), None, LIMIT),
         other => panic!("no documented outcome for {other}"),
     };
     Spec {
@@ -376,9 +420,25 @@ fn twin(name: &str) -> PathBuf {
         .join(format!("{name}.py"))
 }
 
+/// A program's name and its variant: `nested_scrape:trap` is `nested_scrape` with `NESTED=trap`.
+fn variant(name: &str) -> (&str, Option<&str>) {
+    match name.split_once(':') {
+        Some((program, mode)) => (program, Some(mode)),
+        None => (name, None),
+    }
+}
+
 /// The Rust binary of a program, as built by Cargo for this test.
 fn binary(name: &str) -> &'static str {
     match name {
+        "nested_scrape" => env!("CARGO_BIN_EXE_nested_scrape"),
+        "nested_batch" => env!("CARGO_BIN_EXE_nested_batch"),
+        "nested_upload" => env!("CARGO_BIN_EXE_nested_upload"),
+        "nested_ensemble" => env!("CARGO_BIN_EXE_nested_ensemble"),
+        "daemon_exit" => env!("CARGO_BIN_EXE_daemon_exit"),
+        "atexit_order" => env!("CARGO_BIN_EXE_atexit_order"),
+        "submit_shutdown" => env!("CARGO_BIN_EXE_submit_shutdown"),
+        "leaked_executor" => env!("CARGO_BIN_EXE_leaked_executor"),
         "no_deadlock" => env!("CARGO_BIN_EXE_no_deadlock"),
         "sometimes_deadlock" => env!("CARGO_BIN_EXE_sometimes_deadlock"),
         "always_deadlock" => env!("CARGO_BIN_EXE_always_deadlock"),
@@ -396,6 +456,7 @@ fn binary(name: &str) -> &'static str {
 }
 
 fn command(name: &str, config: Config) -> Command {
+    let (name, mode) = variant(name);
     let mut cmd = match config {
         Config::Python => {
             let path = twin(name);
@@ -416,8 +477,12 @@ fn command(name: &str, config: Config) -> Command {
         "PYTHONUNBUFFERED",
         "PYTHON_GIL",
         "PYTHONWARNINGS",
+        "NESTED",
     ] {
         cmd.env_remove(var);
+    }
+    if let Some(mode) = mode {
+        cmd.env("NESTED", mode);
     }
     if config == Config::RustFreeThreaded {
         cmd.env("PYTHON_GIL", "0");
@@ -592,6 +657,55 @@ fn pep3148_mutual() {
     deterministic("pep3148_mutual", &ALL);
 }
 
+#[test]
+fn nested_scrape() {
+    deterministic("nested_scrape", &ALL);
+    deterministic("nested_scrape:trap", &ALL);
+}
+
+#[test]
+fn nested_batch() {
+    deterministic("nested_batch", &ALL);
+    deterministic("nested_batch:trap", &ALL);
+}
+
+#[test]
+fn nested_upload() {
+    deterministic("nested_upload", &ALL);
+    deterministic("nested_upload:trap", &ALL);
+}
+
+#[test]
+fn nested_ensemble() {
+    deterministic("nested_ensemble", &ALL);
+    deterministic("nested_ensemble:trap", &ALL);
+}
+
+/// A daemon thread blocked forever does not keep the process alive; the non-daemon one is
+/// joined (its print comes after main's).
+#[test]
+fn daemon_exit() {
+    deterministic("daemon_exit", &ALL);
+}
+
+/// The pool's exit hook runs before every `atexit` handler, and those run last registered first.
+#[test]
+fn atexit_order() {
+    deterministic("atexit_order", &ALL);
+}
+
+/// `submit` returns a future not yet done; `shutdown(wait=True)` returns after the task.
+#[test]
+fn submit_shutdown() {
+    deterministic("submit_shutdown", &ALL);
+}
+
+/// An executor never shut down: the exit hook waits for its task before the process exits.
+#[test]
+fn leaked_executor() {
+    deterministic("leaked_executor", &ALL);
+}
+
 /// `ALWAYS_DEADLOCK_SLEEP` overrides the sleep: a long one still hangs, as a debugger would see.
 #[test]
 fn always_deadlock_sleep_override() {
@@ -665,7 +779,7 @@ fn markers_agree_between_rust_and_python() {
     }
 }
 
-const PROGRAMS: [&str; 12] = [
+const PROGRAMS: [&str; 20] = [
     "no_deadlock",
     "sometimes_deadlock",
     "always_deadlock",
@@ -678,6 +792,14 @@ const PROGRAMS: [&str; 12] = [
     "solution3_externalqueue",
     "solution4_timeout",
     "pep3148_mutual",
+    "nested_scrape",
+    "nested_batch",
+    "nested_upload",
+    "nested_ensemble",
+    "daemon_exit",
+    "atexit_order",
+    "submit_shutdown",
+    "leaked_executor",
 ];
 
 /// The statements the talk's code shows for each program: whether `wait_on_future` begins with
