@@ -55,6 +55,8 @@ pub struct Follower<'a> {
     /// A wrong turn said for the step at the cursor.
     wrong: bool,
     backlog: VecDeque<Tap>,
+    /// Whether the coach has asked `threads` once already.
+    primed: bool,
     /// The debuggee pids learnt, for the proxy's teardown.
     pids: mpsc::UnboundedSender<u32>,
     pub recorder: Option<Recorder>,
@@ -102,6 +104,7 @@ impl<'a> Follower<'a> {
             remarked: BTreeSet::new(),
             wrong: false,
             backlog: VecDeque::new(),
+            primed: false,
             pids,
             recorder,
         }
@@ -145,7 +148,9 @@ impl<'a> Follower<'a> {
             .as_i64()
             .and_then(|id| self.names.iter().find(|(i, _)| *i == id))
             .map(|(_, n)| n.clone());
-        if let Some(rec) = self.recorder.as_mut() {
+        // The pause the coach asked for at a hang belongs to the action that hung.
+        let asked_pause = self.hung && action == Action::Pause;
+        if let (Some(rec), false) = (self.recorder.as_mut(), asked_pause) {
             rec.action(action, thread.clone());
         }
         if action != Action::Pause {
@@ -333,6 +338,12 @@ impl<'a> Follower<'a> {
     /// Looks at the stop with requests of the coach's own.
     async fn inspect(&mut self, stop: &Value, landing: Landing) -> Option<Observation> {
         let dialect = self.dialect;
+        if !self.primed {
+            // lldb-dap answers the first `threads` with the list it cached at launch; one
+            // throw-away request makes later ones current (as the session does).
+            self.primed = true;
+            let _ = self.threads().await;
+        }
         let threads = self.threads().await?;
         let pid = self.pid;
         let stopped_id = stop["threadId"].as_i64();
@@ -474,8 +485,6 @@ impl<'a> Follower<'a> {
             }
             obs.explanation = Some(e);
         }
-        // A step's debug-console lines are read for the step this stop fits.
-        let _ = watch_frame;
         Some(obs)
     }
 

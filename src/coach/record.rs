@@ -219,7 +219,13 @@ fn expectations(out: &mut String, s: &Recorded) {
         names.sort();
         let _ = writeln!(out, "expect.threads = {}", list(&names));
     }
-    for t in &obs.threads {
+    // Where the other threads are at a breakpoint is a race; at a hang it is not.
+    let stopped = obs.stop.as_ref().map(|s| s.thread.as_str());
+    for t in obs
+        .threads
+        .iter()
+        .filter(|t| s.landing == Landing::Hung || Some(t.name.as_str()) == stopped)
+    {
         let frames: Vec<String> = t.user_frames().take(FRAMES).map(|f| f.name.clone()).collect();
         if !frames.is_empty() {
             let _ = writeln!(out, "expect.stacks.{} = {}", quote(&t.name), list(&frames));
