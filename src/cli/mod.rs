@@ -12,9 +12,7 @@ use crate::output::progress::Progress;
 use crate::project::{display_path, Project};
 use crate::session::Launcher;
 use crate::walkthrough::{self, Prepared};
-use args::{
-    AdapterChoice, Cli, CoachArgs, Command, Format, PresentArgs, RunArgs, SpectrumArgs,
-};
+use args::{AdapterChoice, Cli, CoachArgs, Command, Format, PresentArgs, RunArgs, SpectrumArgs};
 use clap::Parser;
 use error::{CliError, Exit};
 use std::io::Write;

@@ -57,6 +57,8 @@ pub struct Follower<'a> {
     backlog: VecDeque<Tap>,
     /// Whether the coach has asked `threads` once already.
     primed: bool,
+    /// The editor asked to end the session.
+    ending: bool,
     /// The debuggee pids learnt, for the proxy's teardown.
     pids: mpsc::UnboundedSender<u32>,
     pub recorder: Option<Recorder>,
@@ -105,6 +107,7 @@ impl<'a> Follower<'a> {
             wrong: false,
             backlog: VecDeque::new(),
             primed: false,
+            ending: false,
             pids,
             recorder,
         }
@@ -140,6 +143,10 @@ impl<'a> Follower<'a> {
         let args = &r["arguments"];
         if let Some(rec) = self.recorder.as_mut() {
             rec.request(command, args);
+        }
+        if command == "disconnect" || command == "terminate" {
+            // What follows (the exit of a killed debuggee) is the learner's ending, not a step.
+            self.ending = true;
         }
         let Some(action) = narrate::action_of(command) else {
             return;
@@ -261,11 +268,7 @@ impl<'a> Follower<'a> {
     /// The walkthrough's title and introduction, and the first step.
     fn introduce(&mut self) {
         let w = &self.prep.walkthrough;
-        let mut text = format!(
-            "── dapwalk coach: {} ──\n{}\n",
-            w.title,
-            w.intro.trim()
-        );
+        let mut text = format!("── dapwalk coach: {} ──\n{}\n", w.title, w.intro.trim());
         if let Some(first) = w.steps.first() {
             text.push_str(&format!(
                 "{}\n{}\nTo do: {}\n",
@@ -306,7 +309,8 @@ impl<'a> Follower<'a> {
             // debugpy answers `threads` and `stackTrace` while its threads are blocked, and
             // sends no stop for a pause then: look now.
             HangRule::AdapterListedThreads => {
-                self.link.say("The program hangs: every thread is blocked, and nothing can wake them.");
+                self.link
+                    .say("The program hangs: every thread is blocked, and nothing can wake them.");
                 if let Some(obs) = self.inspect(&Value::Null, Landing::Hung).await {
                     self.judge(Landing::Hung, obs).await;
                 }
@@ -457,7 +461,8 @@ impl<'a> Follower<'a> {
                     .await
                 {
                     Ok(b) => {
-                        value = Some(dialect.render_value(b["result"].as_str().unwrap_or_default()));
+                        value =
+                            Some(dialect.render_value(b["result"].as_str().unwrap_or_default()));
                         break;
                     }
                     Err(e) => last_err = e.to_string(),
@@ -490,13 +495,20 @@ impl<'a> Follower<'a> {
 
     /// Matches a landing to a step, checks it and says how it went.
     async fn judge(&mut self, landing: Landing, mut obs: Observation) {
+        if self.ending {
+            return;
+        }
         if let Some(rec) = self.recorder.as_mut() {
             rec.landing(landing, &obs);
         }
         let Some(i) = narrate::matching_step(self.prep, self.cursor, landing, &obs) else {
             let here = narrate::where_text(&obs);
-            if self.remarked.insert(here.clone()) {
-                let nearest = self.cursor.min(self.prep.walkthrough.steps.len().saturating_sub(1));
+            // Past the last step the learner is on their own: nothing to compare with.
+            let done = self.cursor >= self.prep.walkthrough.steps.len();
+            if !done && self.remarked.insert(here.clone()) {
+                let nearest = self
+                    .cursor
+                    .min(self.prep.walkthrough.steps.len().saturating_sub(1));
                 let step = &self.prep.walkthrough.steps[nearest];
                 self.link.say(&format!(
                     "This stop ({here}) is not one the walkthrough makes. It is at {}.\n  To get there: {}",
@@ -526,7 +538,12 @@ impl<'a> Follower<'a> {
         }
         let mut expect = step.expect.clone();
         let mut note = String::new();
-        if expect.wants_explanation() && self.dialect.wait_record_expr(crate::adapters::WaitField::Count).is_some() {
+        if expect.wants_explanation()
+            && self
+                .dialect
+                .wait_record_expr(crate::adapters::WaitField::Count)
+                .is_some()
+        {
             // On the LLDB adapters `dapwalk run` reads who waits on whom from the program's
             // wait records; the coach infers it from the stacks only, so it does not judge it.
             expect.waits = None;
@@ -535,8 +552,7 @@ impl<'a> Follower<'a> {
         }
         let mut checked = self.prep.clone();
         checked.walkthrough.steps[i].expect = expect;
-        let (passed, mut text) =
-            narrate::verdict_text(&checked, i, &obs, i - self.cursor);
+        let (passed, mut text) = narrate::verdict_text(&checked, i, &obs, i - self.cursor);
         text.push_str(&note);
         if self.wrong && !passed {
             text.push_str("  (after the wrong turn above: replay the step as the walkthrough says to see it pass)\n");

@@ -75,10 +75,7 @@ pub async fn serve(
             port: opts.port,
             source,
         })?;
-    let port = listener
-        .local_addr()
-        .map(|a| a.port())
-        .unwrap_or(opts.port);
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(opts.port);
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(
@@ -202,7 +199,12 @@ async fn coach_one(
     if command != "initialize" {
         let _ = write_message(
             &mut w,
-            &error_response(1, seq, &command, "dapwalk coach: the first request must be initialize"),
+            &error_response(
+                1,
+                seq,
+                &command,
+                "dapwalk coach: the first request must be initialize",
+            ),
         )
         .await;
         return Ok(());
@@ -247,7 +249,10 @@ async fn coach_one(
     let _ = tap_tx.send(proxy::Tap::Request(first.clone()));
     link.from_editor(first);
     let (pid_tx, mut pid_rx) = mpsc::unbounded_channel();
-    let recorder = opts.record.as_ref().map(|_| record::Recorder::new(opts.stdlib.clone()));
+    let recorder = opts
+        .record
+        .as_ref()
+        .map(|_| record::Recorder::new(opts.stdlib.clone()));
     let mut follower = follow::Follower::new(prep, adapter.dialect, link.clone(), pid_tx, recorder);
     let pump = proxy::pump(
         &link,

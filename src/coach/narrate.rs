@@ -68,7 +68,10 @@ pub fn place(prep: &Prepared, m: &MarkerRef) -> String {
 pub fn todo(prep: &Prepared, dialect: &dyn Dialect, step: &Step) -> Vec<String> {
     let mut out = Vec::new();
     for m in &step.clear {
-        out.push(format!("remove the breakpoint at {}", place(prep, &m.value)));
+        out.push(format!(
+            "remove the breakpoint at {}",
+            place(prep, &m.value)
+        ));
     }
     for m in &step.breakpoints {
         out.push(format!("set a breakpoint at {}", place(prep, &m.value)));
@@ -148,7 +151,8 @@ pub fn fits(step: &Step, landing: Landing, obs: &Observation) -> bool {
                 Some(want) => {
                     want.at.as_ref().is_none_or(|m| stop.at.contains(m))
                         && want.reason.as_ref().is_none_or(|r| *r == stop.reason)
-                        && (want.at.is_some() || want.thread.as_ref().is_none_or(|t| *t == stop.thread))
+                        && (want.at.is_some()
+                            || want.thread.as_ref().is_none_or(|t| *t == stop.thread))
                 }
                 None => match step.action {
                     Action::Next | Action::StepIn | Action::StepOut => stop.reason == "step",
@@ -174,7 +178,12 @@ pub fn matching_step(
 
 /// The coach's words on step `i` after checking it against `obs`: heading, narrative, ✓ or
 /// ✗ with the diff.
-pub fn verdict_text(prep: &Prepared, i: usize, obs: &Observation, skipped: usize) -> (bool, String) {
+pub fn verdict_text(
+    prep: &Prepared,
+    i: usize,
+    obs: &Observation,
+    skipped: usize,
+) -> (bool, String) {
     let step = &prep.walkthrough.steps[i];
     let verdict = checks::check(&step.expect, obs);
     let mut text = String::new();
@@ -204,12 +213,11 @@ pub fn where_text(obs: &Observation) -> String {
         (_, Some(ObservedEnd::Terminated)) => "the session ended".into(),
         (_, Some(ObservedEnd::Hang)) => "every thread blocked".into(),
         (Some(s), None) => {
-            let at = s
-                .at
-                .first()
-                .map(|m| m.to_string())
-                .or_else(|| s.location.clone())
-                .unwrap_or_else(|| "a frame without source".into());
+            let at =
+                s.at.first()
+                    .map(|m| m.to_string())
+                    .or_else(|| s.location.clone())
+                    .unwrap_or_else(|| "a frame without source".into());
             format!("{} at {at} ({})", s.thread, s.reason)
         }
         (None, None) => "a stop without a thread".into(),
@@ -268,7 +276,7 @@ mod tests {
             stop: Some(ObservedStop {
                 thread: thread.into(),
                 reason: reason.into(),
-                at: vec![MarkerRef::parse(marker).unwrap()],
+                at: vec![MarkerRef::parse(marker).expect("in this test")],
                 location: None,
                 description: None,
             }),
@@ -297,11 +305,21 @@ mod tests {
     #[test]
     fn a_continue_where_the_step_steps_is_a_wrong_turn() {
         let p = prepared();
-        let said = wrong_turn(&p, 2, Action::Continue, Some("TPExecutor-0_0")).unwrap();
-        assert!(said.contains("step over (F10)") && said.contains("continue (F5)"), "{said}");
-        let thread = wrong_turn(&p, 2, Action::Next, Some("MainThread")).unwrap();
-        assert!(thread.contains("Select TPExecutor-0_0 in the Call Stack"), "{thread}");
-        assert_eq!(wrong_turn(&p, 2, Action::Next, Some("TPExecutor-0_0")), None);
+        let said =
+            wrong_turn(&p, 2, Action::Continue, Some("TPExecutor-0_0")).expect("in this test");
+        assert!(
+            said.contains("step over (F10)") && said.contains("continue (F5)"),
+            "{said}"
+        );
+        let thread = wrong_turn(&p, 2, Action::Next, Some("MainThread")).expect("in this test");
+        assert!(
+            thread.contains("Select TPExecutor-0_0 in the Call Stack"),
+            "{thread}"
+        );
+        assert_eq!(
+            wrong_turn(&p, 2, Action::Next, Some("TPExecutor-0_0")),
+            None
+        );
     }
 
     #[test]
@@ -309,11 +327,20 @@ mod tests {
         let p = prepared();
         let d = crate::adapters::Registry::builtin()
             .by_name("lldb-dap")
-            .unwrap();
+            .expect("in this test");
         let next = next_text(&p, d, 0);
-        assert!(next.contains("remove the breakpoint at always_deadlock.rs:"), "{next}");
-        assert!(next.contains("(@bp submit-enqueue)") && next.contains("continue (F5)"), "{next}");
+        assert!(
+            next.contains("remove the breakpoint at always_deadlock.rs:"),
+            "{next}"
+        );
+        assert!(
+            next.contains("(@bp submit-enqueue)") && next.contains("continue (F5)"),
+            "{next}"
+        );
         let step3 = todo(&p, d, &p.walkthrough.steps[2]).join("; ");
-        assert!(step3.contains("select TPExecutor-0_0 in the Call Stack; step over (F10)"), "{step3}");
+        assert!(
+            step3.contains("select TPExecutor-0_0 in the Call Stack; step over (F10)"),
+            "{step3}"
+        );
     }
 }

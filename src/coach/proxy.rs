@@ -346,7 +346,7 @@ mod tests {
         let (link, mut q) = link();
         // The editor's request 7 reaches the adapter as 1; the coach's own as 2.
         link.from_editor(json!({"type": "request", "seq": 7, "command": "threads"}));
-        let sent = q.to_adapter.try_recv().unwrap();
+        let sent = q.to_adapter.try_recv().expect("in this test");
         assert_eq!(sent["seq"], 1);
         assert_eq!(sent["command"], "threads");
         let (tx, mut rx) = oneshot::channel();
@@ -355,7 +355,7 @@ mod tests {
             n.pending.insert(2, Owner::Coach(tx));
             link.to_adapter(json!({"type": "request", "command": "evaluate"}), &mut n);
         }
-        assert_eq!(q.to_adapter.try_recv().unwrap()["seq"], 2);
+        assert_eq!(q.to_adapter.try_recv().expect("in this test")["seq"], 2);
         // The coach's answer never reaches the editor; the editor's comes back as 7.
         assert!(link
             .from_adapter(json!({"type": "response", "seq": 10, "request_seq": 2, "success": true}))
@@ -363,12 +363,12 @@ mod tests {
         assert!(rx.try_recv().is_ok());
         assert!(q.to_editor.try_recv().is_err());
         link.from_adapter(json!({"type": "response", "seq": 11, "request_seq": 1, "success": true, "command": "threads"}));
-        let back = q.to_editor.try_recv().unwrap();
+        let back = q.to_editor.try_recv().expect("in this test");
         assert_eq!(back["request_seq"], 7);
         assert_eq!(back["seq"], 1);
         // The coach's event takes the next editor-side number.
         link.say("hello");
-        assert_eq!(q.to_editor.try_recv().unwrap()["seq"], 2);
+        assert_eq!(q.to_editor.try_recv().expect("in this test")["seq"], 2);
     }
 
     #[test]
@@ -377,13 +377,13 @@ mod tests {
         link.say("first");
         let _ = q.to_editor.try_recv();
         link.from_adapter(json!({"type": "request", "seq": 40, "command": "runInTerminal"}));
-        let rev = q.to_editor.try_recv().unwrap();
+        let rev = q.to_editor.try_recv().expect("in this test");
         assert_eq!(rev["seq"], 2);
         assert_eq!(rev["command"], "runInTerminal");
         link.from_editor(
             json!({"type": "response", "seq": 3, "request_seq": 2, "success": true, "command": "runInTerminal"}),
         );
-        let resp = q.to_adapter.try_recv().unwrap();
+        let resp = q.to_adapter.try_recv().expect("in this test");
         assert_eq!(resp["request_seq"], 40);
     }
 }

@@ -162,7 +162,8 @@ impl Recorder {
             if s.action != Action::Start {
                 let _ = writeln!(out, "do = {}", quote(s.action.as_str()));
             }
-            if let (Some(t), Action::Next | Action::StepIn | Action::StepOut) = (&s.thread, s.action)
+            if let (Some(t), Action::Next | Action::StepIn | Action::StepOut) =
+                (&s.thread, s.action)
             {
                 let _ = writeln!(out, "thread = {}", quote(t));
             }
@@ -181,9 +182,8 @@ impl Recorder {
         let rel = path.strip_prefix(self.stdlib.as_ref()?).ok()?;
         let text = std::fs::read_to_string(path).ok()?;
         let code = text.lines().nth(line.checked_sub(1)?)?.trim();
-        (!code.is_empty()).then(|| {
-            MarkerRef::Stdlib(format!("{}:{code}", rel.display())).to_string()
-        })
+        (!code.is_empty())
+            .then(|| MarkerRef::Stdlib(format!("{}:{code}", rel.display())).to_string())
     }
 }
 
@@ -226,7 +226,11 @@ fn expectations(out: &mut String, s: &Recorded) {
         .iter()
         .filter(|t| s.landing == Landing::Hung || Some(t.name.as_str()) == stopped)
     {
-        let frames: Vec<String> = t.user_frames().take(FRAMES).map(|f| f.name.clone()).collect();
+        let frames: Vec<String> = t
+            .user_frames()
+            .take(FRAMES)
+            .map(|f| f.name.clone())
+            .collect();
         if !frames.is_empty() {
             let _ = writeln!(out, "expect.stacks.{} = {}", quote(&t.name), list(&frames));
         }
