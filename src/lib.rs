@@ -8,11 +8,12 @@
 //! teardown) → [`project`] (where the parts live) → [`walkthrough`] (the format) → [`checks`]
 //! (observation against expectation) → [`engine`] (plays walkthroughs) → [`spectrum`] (deadlock rates measured) → [`store`] (last
 //! runs, bless) → [`output`] (reports) → [`editor`] (VS Code files) → [`present`] (the live
-//! presenter) → [`cli`].
+//! presenter) → [`coach`] (a learner's own VS Code session, followed live) → [`cli`].
 
 pub mod adapters;
 pub mod checks;
 pub mod cli;
+pub mod coach;
 pub mod dap;
 pub mod editor;
 pub mod engine;

@@ -19,6 +19,7 @@ const LAYERS: &[&str] = &[
     "output",
     "editor",
     "present",
+    "coach",
     "cli",
 ];
 

@@ -75,6 +75,11 @@ pub enum Command {
     /// Measure how often each racy program deadlocks, per implementation and condition, with
     /// a Wilson 95 % interval per cell (Markdown on stdout; --json, --svg for the rest).
     Spectrum(SpectrumArgs),
+    /// Coach a learner's own VS Code session live: listen on a loopback port for VS Code
+    /// (a launch configuration's `debugServer`), start the adapter its `type` names, forward
+    /// everything, and say in the Debug Console how each stop compares with the walkthrough
+    /// and what to do next.
+    Coach(CoachArgs),
     /// List the debug adapters found (version, path) and what to install for missing ones.
     Adapters {
         #[command(flatten)]
@@ -277,6 +282,24 @@ pub struct PresentArgs {
     /// Which debug adapter plays a Rust walkthrough.
     #[arg(long, value_enum, default_value = "auto")]
     pub adapter: AdapterChoice,
+    #[command(flatten)]
+    pub adapters: AdapterArgs,
+}
+
+/// `dapwalk coach`: the walkthrough to follow and where to listen.
+#[derive(clap::Args)]
+pub struct CoachArgs {
+    /// The walkthrough to follow.
+    pub path: PathBuf,
+    /// The port on 127.0.0.1 to listen on (default: one the system chooses, printed).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Write the session as a new walkthrough to FILE when it ends (each stop a step).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Exit after this many sessions (default: serve until interrupted).
+    #[arg(long, value_name = "N")]
+    pub sessions: Option<usize>,
     #[command(flatten)]
     pub adapters: AdapterArgs,
 }

@@ -13,7 +13,7 @@ use crate::output::progress::Progress;
 use crate::project::{display_path, Project};
 use crate::session::Launcher;
 use crate::walkthrough::{self, Prepared};
-use args::{AdapterChoice, Cli, Command, Format, PresentArgs, RunArgs, SpectrumArgs};
+use args::{AdapterChoice, Cli, CoachArgs, Command, Format, PresentArgs, RunArgs, SpectrumArgs};
 use clap::Parser;
 use error::{CliError, Exit};
 use std::io::Write;
@@ -75,6 +75,7 @@ fn run(cli: Cli) -> Result<Exit, CliError> {
         Command::Run(args) => run_walkthroughs(&project, &registry, args),
         Command::Tour { check } => tour(&project, check),
         Command::Spectrum(args) => spectrum(&project, args),
+        Command::Coach(args) => coach(&project, &registry, args),
     }
 }
 
@@ -342,6 +343,35 @@ fn present(project: &Project, registry: &Registry, args: PresentArgs) -> Result<
         Presented::CouldNotPlay => Ok(Exit::CouldNotCheck),
         Presented::Interrupted(s) => Err(CliError::Interrupted(s)),
     }
+}
+
+fn coach(project: &Project, registry: &Registry, args: CoachArgs) -> Result<Exit, CliError> {
+    end_strays();
+    check_python(args.adapters.python.as_deref())?;
+    let project = &project.clone().with_python(args.adapters.python.clone());
+    let prep = walkthrough::load(&args.path)
+        .and_then(|w| walkthrough::prepare(project, w))
+        .map_err(CliError::Located)?;
+    let stdlib = match prep.walkthrough.language {
+        Language::Python => project.python_stdlib().ok(),
+        Language::Rust => None,
+    };
+    let options = crate::coach::CoachOptions {
+        port: args.port,
+        explicit: args.adapters.explicit(),
+        record: args.record.clone(),
+        stdlib,
+        sessions: args.sessions,
+    };
+    let rt = runtime()?;
+    rt.block_on(async {
+        let mut signals = crate::session::Signals::watch();
+        match crate::coach::serve(&prep, registry, &options, &mut signals).await {
+            Ok(()) => Ok(Exit::Passed),
+            Err(crate::coach::CoachError::Interrupted(s)) => Err(CliError::Interrupted(s)),
+            Err(e) => Err(CliError::Setup(e.to_string())),
+        }
+    })
 }
 
 /// Ends what an earlier dapwalk run left (its dapwalk and its guardian both gone, say after

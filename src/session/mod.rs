@@ -323,68 +323,12 @@ impl Session {
         timeouts: Timeouts,
     ) -> Result<Session, SessionError> {
         let launch_args = adapter.launch_arguments(target)?;
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        let session_mark = NEXT
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            .to_string();
-        let mut cmd = tokio::process::Command::new(&adapter.program);
-        cmd.args(&adapter.args)
-            // Every process of the session inherits it, so teardown finds the debuggee even
-            // when the adapter died before naming it.
-            .env(crate::os::run::SESSION_VAR, &session_mark)
-            // The program inherits the adapter's environment. Variables that decide the
-            // scenarios' races come only from the walkthrough, never from the user's shell.
-            .env_remove("PYTHONUNBUFFERED")
-            .env_remove("PYTHON_GIL")
-            .env_remove("ALWAYS_DEADLOCK_SLEEP")
-            .envs(adapter.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            // Its own process group, so that teardown can kill helpers that stay in it.
-            .process_group(0);
-        cmd.stdout(match adapter.connect {
-            Connect::Stdio => Stdio::piped(),
-            Connect::Tcp { .. } => Stdio::null(),
-        });
-        let mut child = cmd.spawn().map_err(|source| SessionError::Spawn {
-            program: adapter.program.clone(),
-            source,
-        })?;
-        let adapter_pid = child.id();
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take();
+        let spawned = spawn(adapter, timeouts.request).await?;
+        let mut child = spawned.child;
         let stderr = child.stderr.take();
-        let (client, events) = match (&adapter.connect, stdin, stdout) {
-            (Connect::Stdio, Some(stdin), Some(stdout)) => {
-                Client::start(stdout, stdin, timeouts.request)
-            }
-            (Connect::Tcp { port }, stdin, _) => {
-                let addr = format!("127.0.0.1:{port}");
-                let stream = match crate::dap::transport::connect_tcp(&addr, timeouts.request).await
-                {
-                    Ok(s) => s,
-                    Err(e) => {
-                        if let Some(pid) = adapter_pid {
-                            procs::kill_group(pid);
-                        }
-                        return Err(e.into());
-                    }
-                };
-                let (r, w) = stream.into_split();
-                let started = Client::start(r, w, timeouts.request);
-                // Keep stdin open for the adapter's lifetime (some exit when it closes): the
-                // child keeps it, and teardown closes it.
-                child.stdin = stdin;
-                started
-            }
-            _ => {
-                return Err(SessionError::Spawn {
-                    program: adapter.program.clone(),
-                    source: std::io::Error::other("no stdio pipes"),
-                })
-            }
-        };
+        let (client, events) = Client::start(spawned.reader, spawned.writer, timeouts.request);
+        let adapter_pid = spawned.pid;
+        let session_mark = spawned.mark;
         if let Some(stderr) = stderr {
             client.collect_stderr(stderr);
         }
@@ -1022,41 +966,235 @@ impl Session {
     fn kill_everything(&mut self) -> Vec<u32> {
         self.torn_down = true;
         self.refresh_descendants();
-        let mut killed = Vec::new();
-        if let Some(pgid) = self.adapter_pid {
-            if procs::alive(pgid) {
-                killed.push(pgid);
-            }
-            procs::kill_group(pgid);
-        }
-        for &pid in &self.known_pids {
-            if procs::alive(pid) {
-                procs::kill(pid);
-                if !killed.contains(&pid) {
-                    killed.push(pid);
-                }
-            }
-        }
-        // What the pids above miss: a debuggee whose adapter died before naming it, after
-        // the tree that led to it broke. It still bears the session's mark.
-        if let (Some(run), Some(session)) = (crate::os::run::mark(), &self.session_mark) {
-            for pid in crate::os::run::marked(&run, Some(session)) {
-                procs::kill(pid);
-                if !self.known_pids.contains(&pid) {
-                    let name = procs::info(pid).map(|p| p.cmdline).unwrap_or_default();
-                    eprintln!(
-                        "dapwalk: killed pid {pid} ({name}), which the adapter had not named; found by its mark"
-                    );
-                    self.known_pids.push(pid);
-                }
-                if !killed.contains(&pid) {
-                    killed.push(pid);
-                }
-            }
-        }
-        reap(&killed);
-        killed
+        kill_all(
+            self.adapter_pid,
+            &mut self.known_pids,
+            self.session_mark.as_deref(),
+        )
     }
+}
+
+/// An adapter process started as a session starts its own, with its DAP connection.
+struct Spawned {
+    child: tokio::process::Child,
+    pid: Option<u32>,
+    mark: String,
+    reader: Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+    writer: Box<dyn tokio::io::AsyncWrite + Unpin + Send>,
+}
+
+/// Starts `adapter` in its own process group, marked with a fresh session mark, and
+/// connects to it (its stdio, or its TCP port within `connect_timeout`).
+async fn spawn(adapter: &Adapter, connect_timeout: Duration) -> Result<Spawned, SessionError> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let mark = NEXT
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        .to_string();
+    let mut cmd = tokio::process::Command::new(&adapter.program);
+    cmd.args(&adapter.args)
+        // Every process of the session inherits it, so teardown finds the debuggee even
+        // when the adapter died before naming it.
+        .env(crate::os::run::SESSION_VAR, &mark)
+        // The program inherits the adapter's environment. Variables that decide the
+        // scenarios' races come only from the walkthrough, never from the user's shell.
+        .env_remove("PYTHONUNBUFFERED")
+        .env_remove("PYTHON_GIL")
+        .env_remove("ALWAYS_DEADLOCK_SLEEP")
+        .envs(adapter.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        // Its own process group, so that teardown can kill helpers that stay in it.
+        .process_group(0);
+    cmd.stdout(match adapter.connect {
+        Connect::Stdio => Stdio::piped(),
+        Connect::Tcp { .. } => Stdio::null(),
+    });
+    let mut child = cmd.spawn().map_err(|source| SessionError::Spawn {
+        program: adapter.program.clone(),
+        source,
+    })?;
+    let pid = child.id();
+    let (reader, writer): (
+        Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+        Box<dyn tokio::io::AsyncWrite + Unpin + Send>,
+    ) = match &adapter.connect {
+        Connect::Stdio => match (child.stdin.take(), child.stdout.take()) {
+            (Some(stdin), Some(stdout)) => (Box::new(stdout), Box::new(stdin)),
+            _ => {
+                return Err(SessionError::Spawn {
+                    program: adapter.program.clone(),
+                    source: std::io::Error::other("no stdio pipes"),
+                })
+            }
+        },
+        Connect::Tcp { port } => {
+            let addr = format!("127.0.0.1:{port}");
+            match crate::dap::transport::connect_tcp(&addr, connect_timeout).await {
+                // Stdin stays with the child for the adapter's lifetime (some exit when it
+                // closes): teardown closes it.
+                Ok(stream) => {
+                    let (r, w) = stream.into_split();
+                    (Box::new(r), Box::new(w))
+                }
+                Err(e) => {
+                    if let Some(pid) = pid {
+                        procs::kill_group(pid);
+                    }
+                    return Err(e.into());
+                }
+            }
+        }
+    };
+    Ok(Spawned {
+        child,
+        pid,
+        mark,
+        reader,
+        writer,
+    })
+}
+
+/// An adapter process for a caller that speaks DAP with it itself (the coach, which forwards
+/// an editor's messages): started like a session's, and ended like one — its process group,
+/// its descendants, the pids it was told of and whatever bears its mark — by [`end`] or,
+/// failing that, on drop.
+///
+/// [`end`]: AdapterProcess::end
+pub struct AdapterProcess {
+    child: tokio::process::Child,
+    pid: Option<u32>,
+    mark: String,
+    born: Option<u64>,
+    known: Vec<u32>,
+    torn_down: bool,
+    /// The adapter's DAP output; taken by the caller.
+    pub reader: Option<Box<dyn tokio::io::AsyncRead + Unpin + Send>>,
+    /// The adapter's DAP input; taken by the caller.
+    pub writer: Option<Box<dyn tokio::io::AsyncWrite + Unpin + Send>>,
+    /// What the adapter prints on stderr; taken by the caller.
+    pub stderr: Option<tokio::process::ChildStderr>,
+}
+
+impl AdapterProcess {
+    /// Starts `adapter`; a TCP adapter must accept within `connect_timeout`.
+    pub async fn spawn(
+        adapter: &Adapter,
+        connect_timeout: Duration,
+    ) -> Result<AdapterProcess, SessionError> {
+        let born = procs::ticks_since_boot();
+        let mut s = spawn(adapter, connect_timeout).await?;
+        let stderr = s.child.stderr.take();
+        Ok(AdapterProcess {
+            child: s.child,
+            pid: s.pid,
+            mark: s.mark,
+            born,
+            known: s.pid.into_iter().collect(),
+            torn_down: false,
+            reader: Some(s.reader),
+            writer: Some(s.writer),
+            stderr,
+        })
+    }
+
+    /// The adapter's pid.
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    /// Takes `pid` (a debuggee the adapter named) as this process's to end, if it started
+    /// after the adapter did.
+    pub fn note_pid(&mut self, pid: u32) {
+        let ours = self.born.is_some_and(|b| procs::started_since(pid, b));
+        if ours && !self.known.contains(&pid) {
+            self.known.push(pid);
+        }
+    }
+
+    /// Every pid known now: the adapter, its descendants, the pids it was told of.
+    pub fn pids(&mut self) -> Vec<u32> {
+        if let Some(pid) = self.pid {
+            for d in procs::descendants(pid) {
+                if !self.known.contains(&d) {
+                    self.known.push(d);
+                }
+            }
+        }
+        self.known.clone()
+    }
+
+    /// Gives the adapter `grace` to exit by itself (its stdin closed: the caller has sent
+    /// `disconnect`, or cannot), then kills whatever of it still runs.
+    pub async fn end(mut self, grace: Duration) -> Teardown {
+        let mut report = Teardown {
+            pids: self.pids(),
+            ..Teardown::default()
+        };
+        drop(self.writer.take());
+        drop(self.child.stdin.take());
+        let _ = tokio::time::timeout(grace, self.child.wait()).await;
+        self.torn_down = true;
+        report.pids = self.pids();
+        report.killed = kill_all(self.pid, &mut self.known, Some(&self.mark));
+        let _ = tokio::time::timeout(grace, self.child.wait()).await;
+        report.pids = self.known.clone();
+        let deadline = Instant::now() + grace;
+        while report.pids.iter().any(|&p| procs::alive(p)) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        report
+    }
+}
+
+impl Drop for AdapterProcess {
+    /// Dropped without `end` (Ctrl-C cancelling the future that held it): still kills
+    /// everything it started.
+    fn drop(&mut self) {
+        if !self.torn_down {
+            self.pids();
+            kill_all(self.pid, &mut self.known, Some(&self.mark));
+        }
+    }
+}
+
+/// Kills the process group `pgid`, every pid of `known` that still runs and every process
+/// bearing the session `mark` (adding those to `known`); returns which ones it had to kill.
+fn kill_all(pgid: Option<u32>, known: &mut Vec<u32>, mark: Option<&str>) -> Vec<u32> {
+    let mut killed = Vec::new();
+    if let Some(pgid) = pgid {
+        if procs::alive(pgid) {
+            killed.push(pgid);
+        }
+        procs::kill_group(pgid);
+    }
+    for &pid in known.iter() {
+        if procs::alive(pid) {
+            procs::kill(pid);
+            if !killed.contains(&pid) {
+                killed.push(pid);
+            }
+        }
+    }
+    // What the pids above miss: a debuggee whose adapter died before naming it, after
+    // the tree that led to it broke. It still bears the session's mark.
+    if let (Some(run), Some(session)) = (crate::os::run::mark(), mark) {
+        for pid in crate::os::run::marked(&run, Some(session)) {
+            procs::kill(pid);
+            if !known.contains(&pid) {
+                let name = procs::info(pid).map(|p| p.cmdline).unwrap_or_default();
+                eprintln!(
+                    "dapwalk: killed pid {pid} ({name}), which the adapter had not named; found by its mark"
+                );
+                known.push(pid);
+            }
+            if !killed.contains(&pid) {
+                killed.push(pid);
+            }
+        }
+    }
+    reap(&killed);
+    killed
 }
 
 impl Drop for Session {

@@ -1,0 +1,457 @@
+//! `dapwalk coach` with Microsoft's `DebugClient` (`tests/coach/play.js`, VS Code's own DAP
+//! test client) standing in for VS Code: talk walkthroughs played by hand on lldb-dap and
+//! debugpy, the coach's Debug Console words (✓, ✗ and the hints), the adapter's own responses
+//! with and without the coach, `--record`, and nothing left behind however a session ends.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use dapwalk::adapters::{LaunchTarget, Registry};
+use dapwalk::project::Project;
+use dapwalk::walkthrough::{self, MarkerRef, Prepared};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use support::{leftovers, root, scratch, serial, text};
+
+/// The Node client, installed by `scripts/setup` (`npm ci` in tests/coach).
+fn node_client() -> PathBuf {
+    let dir = root().join("tests/coach");
+    assert!(
+        dir.join("node_modules/@vscode/debugadapter-testsupport")
+            .is_dir(),
+        "the DebugClient is not installed: run scripts/setup (npm ci in tests/coach)"
+    );
+    dir.join("play.js")
+}
+
+fn prepared(file: &str) -> Prepared {
+    let project = Project::new(root());
+    let w = walkthrough::load(&root().join(file)).expect("the walkthrough loads");
+    walkthrough::prepare(&project, w).expect("and resolves")
+}
+
+/// A marker's file and line.
+fn site(prep: &Prepared, marker: &str) -> (String, i64) {
+    let s = prep
+        .markers
+        .resolve(&MarkerRef::parse(marker).expect("test setup"))
+        .expect("test setup");
+    (s.file.display().to_string(), s.line as i64)
+}
+
+/// `setBreakpoints` arguments per file: each marker's file gets its line, each of `clear`'s
+/// files none.
+fn breakpoints(prep: &Prepared, set: &[&str], clear: &[&str]) -> Value {
+    let mut m = serde_json::Map::new();
+    for c in clear {
+        m.insert(site(prep, c).0, json!([]));
+    }
+    for s in set {
+        let (file, line) = site(prep, s);
+        m.insert(file, json!([line]));
+    }
+    Value::Object(m)
+}
+
+/// The launch configuration a learner's VS Code sends for this walkthrough on `adapter`.
+fn launch(prep: &Prepared, adapter: &str) -> Value {
+    let found = Registry::builtin()
+        .by_name(adapter)
+        .expect("test setup")
+        .discover(None, root())
+        .expect("the adapter is installed (scripts/setup)");
+    let mut args = found
+        .launch_arguments(&LaunchTarget {
+            program: prep.program.clone(),
+            args: Vec::new(),
+            cwd: Some(prep.root.clone()),
+            env: prep.walkthrough.env.clone(),
+            extra: prep.walkthrough.launch.clone(),
+        })
+        .expect("test setup");
+    args["type"] = json!(found.dialect.adapter_id());
+    args
+}
+
+/// A running coach and the port it printed.
+struct Coach {
+    child: Child,
+    port: u16,
+}
+
+fn coach(walkthrough: &str, extra: &[&str]) -> Coach {
+    support::build_scenarios();
+    let mut args = vec!["coach", walkthrough];
+    args.extend_from_slice(extra);
+    let mut child = support::command(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("dapwalk coach starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("test setup")).lines();
+    let first = lines.next().expect("a first line").expect("test setup");
+    let port: u16 = first
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no port in {first:?}"));
+    let second = lines.next().expect("test setup").expect("test setup");
+    assert!(
+        second.contains(&format!("\"debugServer\": {port}")),
+        "{second}"
+    );
+    Coach { child, port }
+}
+
+impl Coach {
+    /// Waits for the coach to exit; its stderr.
+    fn finish(mut self) -> (Option<i32>, String) {
+        let status = self.child.wait().expect("test setup");
+        let mut err = String::new();
+        use std::io::Read;
+        self.child
+            .stderr
+            .take()
+            .expect("test setup")
+            .read_to_string(&mut err)
+            .expect("test setup");
+        (status.code(), err)
+    }
+}
+
+/// Plays `plan` through the Node client; what it received.
+fn play(plan: &Value, dir: &Path, name: &str, target: &[&str]) -> (bool, Vec<Value>, String) {
+    let plan_file = dir.join(format!("{name}.plan.json"));
+    let out = dir.join(format!("{name}.out.json"));
+    std::fs::write(
+        &plan_file,
+        serde_json::to_string_pretty(plan).expect("test setup"),
+    )
+    .expect("test setup");
+    let run = Command::new("node")
+        .arg(node_client())
+        .arg(&plan_file)
+        .arg(&out)
+        .args(target)
+        .output()
+        .expect("node runs");
+    let received = std::fs::read_to_string(&out)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .map(|v| v["received"].as_array().cloned().unwrap_or_default())
+        .unwrap_or_default();
+    (run.status.success(), received, text(&run.stderr))
+}
+
+/// The coach's words: the console output events, joined.
+fn console(received: &[Value]) -> String {
+    received
+        .iter()
+        .filter(|m| m["event"] == "output" && m["body"]["category"] == "console")
+        .map(|m| m["body"]["output"].as_str().unwrap_or_default())
+        .collect()
+}
+
+fn wait_step(n: usize, of: usize) -> Value {
+    json!({"console": format!("Step {n}/{of}[^\\n]*\\n[\\s\\S]*(✓|✗ the debugger departs)")})
+}
+
+#[test]
+fn lldb_dap_walkthrough_played_by_hand_is_followed_and_recorded() {
+    let _g = serial();
+    let dir = scratch("coach-lldb");
+    let file = "walkthroughs/rust/02-always-deadlock.toml";
+    let prep = prepared(file);
+    let recorded = dir.join("recorded.toml");
+    let c = coach(
+        file,
+        &[
+            "--sessions",
+            "1",
+            "--record",
+            recorded.to_str().expect("test setup"),
+        ],
+    );
+    let plan = json!({
+        "adapterID": "lldb-dap",
+        "launch": launch(&prep, "lldb-dap"),
+        "breakpoints": breakpoints(&prep, &["main-sleep"], &[]),
+        "actions": [
+            {"wait": "stopped"}, wait_step(1, 4),
+            {"set": breakpoints(&prep, &["port:submit-enqueue"], &["main-sleep"])},
+            {"do": "continue"}, {"wait": "stopped"}, wait_step(2, 4),
+            {"do": "next", "thread": "TPExecutor-0_0"}, {"wait": "stopped"}, wait_step(3, 4),
+            {"set": breakpoints(&prep, &[], &["port:submit-enqueue"])},
+            {"do": "continue", "thread": "TPExecutor-0_0"},
+            {"console": "The program hangs"},
+            {"do": "pause"}, {"wait": "stopped"}, wait_step(4, 4),
+            {"end": "disconnect"},
+        ],
+    });
+    let (ok, received, err) = play(&plan, &dir, "lldb", &["--port", &c.port.to_string()]);
+    let (code, coach_err) = c.finish();
+    let said = console(&received);
+    assert!(
+        ok,
+        "the client failed: {err}\ncoach: {coach_err}\nsaid:\n{said}"
+    );
+    assert_eq!(code, Some(0), "{coach_err}");
+    assert_eq!(
+        said.matches("✓ what the debugger shows is what the walkthrough says")
+            .count(),
+        4,
+        "{said}"
+    );
+    assert!(
+        said.contains("Step 1/4: Main reaches its sleep\nBreak on `time.sleep` in main."),
+        "{said}"
+    );
+    assert!(
+        said.contains("select TPExecutor-0_0 in the Call Stack; then step over (F10)"),
+        "{said}"
+    );
+    assert!(said.contains("That was the last step"), "{said}");
+    assert!(!said.contains('✗'), "{said}");
+    assert!(leftovers().is_empty(), "left behind: {:?}", leftovers());
+    // The recording plays as it was recorded.
+    let toml = std::fs::read_to_string(&recorded).expect("the recording was written");
+    let out = support::dapwalk(&["run", "--no-build", recorded.to_str().expect("test setup")]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{toml}\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn debugpy_wrong_turn_gets_a_cross_and_a_hint() {
+    let _g = serial();
+    let dir = scratch("coach-debugpy");
+    let file = "walkthroughs/python/02-always-deadlock.toml";
+    let prep = prepared(file);
+    let c = coach(file, &["--sessions", "1"]);
+    let plan = json!({
+        "adapterID": "debugpy",
+        "launch": launch(&prep, "debugpy"),
+        "breakpoints": breakpoints(&prep, &["inner-result"], &[]),
+        "actions": [
+            {"wait": "stopped"}, wait_step(1, 2),
+            // The walkthrough continues here; the learner steps over instead. The step over
+            // `f.result()` never lands: the coach says the hang and looks by itself.
+            {"do": "next", "thread": "ThreadPoolExecutor-0_0"},
+            {"console": "✗ Step 2/2"},
+            {"console": "The program hangs"},
+            wait_step(2, 2),
+            {"end": "disconnect"},
+        ],
+    });
+    let (ok, received, err) = play(&plan, &dir, "debugpy", &["--port", &c.port.to_string()]);
+    let (code, coach_err) = c.finish();
+    let said = console(&received);
+    assert!(
+        ok,
+        "the client failed: {err}\ncoach: {coach_err}\nsaid:\n{said}"
+    );
+    assert_eq!(code, Some(0), "{coach_err}");
+    assert!(
+        said.contains("✗ Step 2/2: Continue: the deadlock: the walkthrough does continue (F5) here; you did step over (F10)."),
+        "{said}"
+    );
+    assert!(said.contains("To follow it: restart"), "{said}");
+    let last = &said[said.rfind("Step 2/2: Continue").expect("test setup")..];
+    assert!(last.contains('✓'), "{said}");
+    assert!(leftovers().is_empty(), "left behind: {:?}", leftovers());
+}
+
+/// A response as the client saw it, without what differs between two runs of the same
+/// session: sequence numbers, ids and pids the system hands out, addresses.
+fn normalized(m: &Value) -> Value {
+    fn strip(v: &Value) -> Value {
+        match v {
+            Value::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, v)| {
+                        let volatile = matches!(
+                            k.as_str(),
+                            "seq"
+                                | "request_seq"
+                                | "id"
+                                | "threadId"
+                                | "systemProcessId"
+                                | "frameId"
+                                | "variablesReference"
+                                | "instructionPointerReference"
+                                | "memoryReference"
+                                | "sourceReference"
+                                | "pid"
+                        );
+                        (k.clone(), if volatile { json!("*") } else { strip(v) })
+                    })
+                    .collect(),
+            ),
+            Value::Array(a) => Value::Array(a.iter().map(strip).collect()),
+            Value::String(s) if s.contains("0x") => json!("0x*"),
+            other => other.clone(),
+        }
+    }
+    strip(m)
+}
+
+#[test]
+fn the_client_gets_the_adapters_own_responses_and_a_second_connection_is_refused() {
+    let _g = serial();
+    let dir = scratch("coach-compare");
+    let file = "walkthroughs/rust/02-always-deadlock.toml";
+    let prep = prepared(file);
+    let plan = json!({
+        "adapterID": "lldb-dap",
+        "launch": launch(&prep, "lldb-dap"),
+        "breakpoints": breakpoints(&prep, &["main-sleep"], &[]),
+        "actions": [ {"wait": "stopped"}, {"look": true}, {"end": "disconnect"} ],
+    });
+    let lldb_dap = Registry::builtin()
+        .by_name("lldb-dap")
+        .expect("test setup")
+        .discover(None, root())
+        .expect("test setup");
+    let (ok, direct, err) = play(
+        &plan,
+        &dir,
+        "direct",
+        &["--adapter", lldb_dap.program.to_str().expect("test setup")],
+    );
+    assert!(ok, "{err}");
+    let c = coach(file, &["--sessions", "1"]);
+    // While the session below runs, a second client is told why it cannot connect.
+    let port = c.port;
+    let started = dir.join("coached.out.json");
+    let _ = std::fs::remove_file(&started);
+    let second = std::thread::spawn(move || {
+        // Only once the client's session is under way (it saves after its first action):
+        // before that, this connection would be the first one.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !started.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("test setup");
+        s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .expect("test setup");
+        let body = r#"{"seq":1,"type":"request","command":"initialize","arguments":{"adapterID":"lldb-dap"}}"#;
+        use std::io::{Read, Write};
+        write!(s, "Content-Length: {}\r\n\r\n{body}", body.len()).expect("test setup");
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        answer
+    });
+    let listening = std::fs::read_to_string("/proc/net/tcp").expect("test setup");
+    let (ok, coached, err) = play(&plan, &dir, "coached", &["--port", &c.port.to_string()]);
+    let (code, coach_err) = c.finish();
+    assert!(ok, "{err}\n{coach_err}");
+    assert_eq!(code, Some(0));
+    let refused = second.join().expect("test setup");
+    assert!(
+        refused.contains("\"success\":false") && refused.contains("already coaching a session"),
+        "{refused}"
+    );
+    // Bound to loopback only: the listening socket's local address is 127.0.0.1.
+    let port_hex = format!(":{:04X}", port);
+    let ours: Vec<&str> = listening
+        .lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|a| a.ends_with(&port_hex))
+                && l.split_whitespace().nth(3) == Some("0A")
+        })
+        .collect();
+    assert!(!ours.is_empty(), "no listener on {port} in /proc/net/tcp");
+    assert!(
+        ours.iter()
+            .all(|l| l.split_whitespace().nth(1) == Some(&format!("0100007F{port_hex}"))),
+        "{ours:?}"
+    );
+    let responses = |r: &[Value]| -> Vec<Value> {
+        r.iter()
+            .filter(|m| m["type"] == "response")
+            .map(normalized)
+            .collect()
+    };
+    assert_eq!(responses(&direct), responses(&coached));
+    assert!(
+        console(&coached).contains("Step 1/4"),
+        "the coach said nothing"
+    );
+    assert!(!console(&direct).contains("Step 1/4"));
+    assert!(leftovers().is_empty(), "left behind: {:?}", leftovers());
+}
+
+#[test]
+fn nothing_is_left_when_the_client_is_killed_or_the_coach_interrupted() {
+    let _g = serial();
+    let dir = scratch("coach-kill");
+    let file = "walkthroughs/rust/02-always-deadlock.toml";
+    let prep = prepared(file);
+    let plan = json!({
+        "adapterID": "lldb-dap",
+        "launch": launch(&prep, "lldb-dap"),
+        "breakpoints": breakpoints(&prep, &["main-sleep"], &[]),
+        "actions": [ {"wait": "stopped"}, {"end": "hold"} ],
+    });
+    for how in ["kill the client", "interrupt the coach"] {
+        let c = coach(file, &["--sessions", "1"]);
+        let out = dir.join(format!("{}.out.json", how.replace(' ', "-")));
+        let plan_file = dir.join("hold.plan.json");
+        std::fs::write(&plan_file, plan.to_string()).expect("test setup");
+        let mut node = Command::new("node")
+            .arg(node_client())
+            .arg(&plan_file)
+            .arg(&out)
+            .args(["--port", &c.port.to_string()])
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("test setup");
+        let ready = PathBuf::from(format!("{}.ready", out.display()));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !ready.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the client never stopped at the breakpoint"
+            );
+            assert!(
+                node.try_wait().expect("test setup").is_none(),
+                "the client ended early"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let pid = nix::unistd::Pid::from_raw(if how == "kill the client" {
+            node.id()
+        } else {
+            c.child.id()
+        } as i32);
+        let signal = if how == "kill the client" {
+            nix::sys::signal::Signal::SIGKILL
+        } else {
+            nix::sys::signal::Signal::SIGINT
+        };
+        nix::sys::signal::kill(pid, signal).expect("test setup");
+        let (code, err) = c.finish();
+        let _ = node.kill();
+        let _ = node.wait();
+        let expected = if how == "kill the client" {
+            Some(0)
+        } else {
+            Some(130)
+        };
+        assert_eq!(code, expected, "{how}: {err}");
+        assert!(
+            leftovers().is_empty(),
+            "{how}: left behind: {:?}",
+            leftovers()
+        );
+    }
+}
