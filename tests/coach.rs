@@ -83,7 +83,9 @@ struct Coach {
 
 fn coach(walkthrough: &str, extra: &[&str]) -> Coach {
     support::build_scenarios();
-    let mut args = vec!["coach", walkthrough];
+    // A port the system chooses: the walkthrough's own (4700 + NN) may be taken by another
+    // coach on this machine.
+    let mut args = vec!["coach", walkthrough, "--port", "0"];
     args.extend_from_slice(extra);
     let mut child = support::command(&args)
         .stdin(Stdio::null())
