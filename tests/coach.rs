@@ -41,7 +41,7 @@ fn site(prep: &Prepared, marker: &str) -> (String, i64) {
     (s.file.display().to_string(), s.line as i64)
 }
 
-/// `setBreakpoints` arguments per file: each marker's file gets its line, each of `clear`'s
+/// `setBreakpoints` arguments per file: each marker's file gets its lines, each of `clear`'s
 /// files none.
 fn breakpoints(prep: &Prepared, set: &[&str], clear: &[&str]) -> Value {
     let mut m = serde_json::Map::new();
@@ -50,7 +50,10 @@ fn breakpoints(prep: &Prepared, set: &[&str], clear: &[&str]) -> Value {
     }
     for s in set {
         let (file, line) = site(prep, s);
-        m.insert(file, json!([line]));
+        let lines = m.entry(file).or_insert_with(|| json!([]));
+        if let Some(a) = lines.as_array_mut() {
+            a.push(json!(line));
+        }
     }
     Value::Object(m)
 }
@@ -456,4 +459,112 @@ fn nothing_is_left_when_the_client_is_killed_or_the_coach_interrupted() {
             leftovers()
         );
     }
+}
+
+#[test]
+fn lldb_dap_stepping_the_wrong_thread_gets_a_cross_and_a_hint() {
+    let _g = serial();
+    let dir = scratch("coach-thread");
+    let file = "walkthroughs/rust/02-always-deadlock.toml";
+    let prep = prepared(file);
+    let c = coach(file, &["--sessions", "1"]);
+    let plan = json!({
+        "adapterID": "lldb-dap",
+        "launch": launch(&prep, "lldb-dap"),
+        "breakpoints": breakpoints(&prep, &["main-sleep"], &[]),
+        "actions": [
+            {"wait": "stopped"}, wait_step(1, 4),
+            {"set": breakpoints(&prep, &["port:submit-enqueue"], &["main-sleep"])},
+            {"do": "continue"}, {"wait": "stopped"}, wait_step(2, 4),
+            // Step 3 steps over on the worker; the learner steps the main thread instead.
+            {"do": "next", "thread": "MainThread"},
+            {"console": "✗ Step 3/4"},
+            {"end": "disconnect"},
+        ],
+    });
+    let (ok, received, err) = play(&plan, &dir, "thread", &["--port", &c.port.to_string()]);
+    let (code, coach_err) = c.finish();
+    let said = console(&received);
+    assert!(
+        ok,
+        "the client failed: {err}\ncoach: {coach_err}\nsaid:\n{said}"
+    );
+    assert_eq!(code, Some(0), "{coach_err}");
+    assert!(
+        said.contains("this step moves TPExecutor-0_0; you moved MainThread.\n  Select TPExecutor-0_0 in the Call Stack before you step over (F10)."),
+        "{said}"
+    );
+    assert_eq!(said.matches('✗').count(), 1, "{said}");
+    assert!(leftovers().is_empty(), "left behind: {:?}", leftovers());
+}
+
+/// `no_deadlock` is racy (the exit hook against the worker's inner submit); played in the
+/// order walkthrough 01 uses, it is not: the worker is stopped at its inner submit while
+/// main holds `_global_shutdown_lock`, so the hook's flag store always comes first, and the
+/// inner submit is always refused. The recording of that session plays as it was recorded.
+#[test]
+fn a_no_deadlock_session_recorded_by_hand_plays_on_the_first_try() {
+    let _g = serial();
+    let dir = scratch("coach-record-no-deadlock");
+    let file = "walkthroughs/rust/01-no-deadlock.toml";
+    let prep = prepared(file);
+    let recorded = dir.join("no-deadlock.toml");
+    let _ = std::fs::remove_file(&recorded);
+    let c = coach(
+        file,
+        &[
+            "--sessions",
+            "1",
+            "--record",
+            recorded.to_str().expect("test setup"),
+        ],
+    );
+    let later = ["port:exit-flag-store", "port:submit-refuse-interpreter"];
+    let plan = json!({
+        "adapterID": "lldb-dap",
+        "launch": launch(&prep, "lldb-dap"),
+        "breakpoints": breakpoints(&prep, &["inner-submit"], &[]),
+        // At each stop the learner reads the coach's verdict before going on (the coach
+        // looks at the stop with requests of its own, which a resumed program would void).
+        // Steps 2, 4, 6 and 7's breakpoint on the stored exception are skipped.
+        "actions": [
+            {"wait": "stopped"}, wait_step(1, 7),
+            {"set": breakpoints(&prep, &later, &["inner-submit"])},
+            {"do": "continue"}, {"wait": "stopped"}, wait_step(3, 7),
+            {"do": "continue"}, {"wait": "stopped"}, wait_step(5, 7),
+            {"set": breakpoints(&prep, &[], &later)},
+            {"do": "continue"},
+            {"wait": "exited"},
+            {"end": "disconnect"},
+        ],
+    });
+    let (ok, received, err) = play(&plan, &dir, "no-deadlock", &["--port", &c.port.to_string()]);
+    let (code, coach_err) = c.finish();
+    assert!(
+        ok,
+        "the client failed: {err}\ncoach: {coach_err}\nsaid:\n{}",
+        console(&received)
+    );
+    assert_eq!(code, Some(0), "{coach_err}");
+    assert!(leftovers().is_empty(), "left behind: {:?}", leftovers());
+    let toml = std::fs::read_to_string(&recorded).expect("the recording was written");
+    for (what, line) in [
+        ("the first stop", "at = \"inner-submit\""),
+        ("the hook's store", "at = \"port:exit-flag-store\""),
+        (
+            "the refused submit",
+            "at = \"port:submit-refuse-interpreter\"",
+        ),
+        ("the clean exit", "exit = 0"),
+    ] {
+        assert!(toml.contains(line), "{what} is not recorded:\n{toml}");
+    }
+    let out = support::dapwalk(&["run", "--no-build", recorded.to_str().expect("test setup")]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{toml}\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
 }

@@ -8,7 +8,7 @@
 //
 // PLAN: { "adapterID": "lldb-dap", "launch": {...}, "breakpoints": {FILE: [LINES]},
 //         "actions": [ ... ] }, each action one of
-//   {"wait": "stopped"}                      the next stopped event
+//   {"wait": "stopped"}                      the next stopped event (or any event named)
 //   {"console": "REGEX"}                     a console output event matching REGEX
 //   {"set": {FILE: [LINES]}}                 setBreakpoints for each file
 //   {"do": "continue|next|stepIn|pause", "thread": "NAME"}   on the named thread
@@ -86,7 +86,7 @@ async function main() {
   await dc.configurationDoneRequest();
   await withTimeout(launched, 'launch');
   for (const a of plan.actions) {
-    if (a.wait === 'stopped') await next(e => e.event === 'stopped', 'stopped');
+    if (a.wait) await next(e => e.event === a.wait, a.wait);
     else if (a.console) {
       const re = new RegExp(a.console);
       await next(e => e.event === 'output' && e.body.category === 'console' && re.test(e.body.output), `console ${a.console}`);
