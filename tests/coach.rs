@@ -568,3 +568,101 @@ fn a_no_deadlock_session_recorded_by_hand_plays_on_the_first_try() {
         text(&out.stderr)
     );
 }
+
+/// The median and the 99th percentile of `xs` (nearest rank).
+fn median_p99(xs: &mut [f64]) -> (f64, f64) {
+    xs.sort_by(f64::total_cmp);
+    let rank = |q: f64| xs[((q * xs.len() as f64).ceil() as usize).clamp(1, xs.len()) - 1];
+    (rank(0.5), rank(0.99))
+}
+
+/// `scripts/bench-coach`: the same hand-played session of walkthrough 02 on lldb-dap, without
+/// and with the coach in between, alternating (ABAB), `DAPWALK_BENCH_ROUNDS` rounds (default
+/// 10); prints each request's round trip and each stop's stopped → first stackTrace response
+/// as the client saw them. A measurement, not a check: it asserts only that the sessions ran.
+#[test]
+#[ignore = "a benchmark: run scripts/bench-coach"]
+fn bench_coach_overhead() {
+    let _g = serial();
+    let dir = scratch("coach-bench");
+    let file = "walkthroughs/rust/02-always-deadlock.toml";
+    let prep = prepared(file);
+    let rounds: usize = std::env::var("DAPWALK_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(10);
+    // As VS Code does at each stop: threads, then each thread's stack, at once; then the
+    // learner reads the coach's verdict (skipped without the coach) and goes on.
+    let plan = json!({
+        "adapterID": "lldb-dap",
+        "launch": launch(&prep, "lldb-dap"),
+        "breakpoints": breakpoints(&prep, &["main-sleep"], &[]),
+        "actions": [
+            {"wait": "stopped"}, {"look": true}, wait_step(1, 4),
+            {"set": breakpoints(&prep, &["port:submit-enqueue"], &["main-sleep"])},
+            {"do": "continue"}, {"wait": "stopped"}, {"look": true}, wait_step(2, 4),
+            {"do": "next", "thread": "TPExecutor-0_0"}, {"wait": "stopped"}, {"look": true},
+            wait_step(3, 4),
+            {"look": 10},
+            {"end": "disconnect"},
+        ],
+    });
+    let lldb_dap = Registry::builtin()
+        .by_name("lldb-dap")
+        .expect("test setup")
+        .discover(None, root())
+        .expect("test setup");
+    let direct_args = ["--adapter", lldb_dap.program.to_str().expect("test setup")];
+    // (round trips, stop times) per arm: [direct, coached]
+    let mut figures: [(Vec<f64>, Vec<f64>); 2] = Default::default();
+    let read = |v: &Value, key: &str| -> Vec<f64> {
+        v[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            // The round trips of what the editor asks at a stop; launch, continue and
+            // step answer when the program does.
+            .filter(|x| {
+                x.get("command")
+                    .is_none_or(|c| c == "threads" || c == "stackTrace")
+            })
+            .filter_map(|x| x.get("ms").unwrap_or(x).as_f64())
+            .collect()
+    };
+    for round in 0..rounds {
+        for arm in 0..2 {
+            let name = format!("{}-{round}", ["direct", "coached"][arm]);
+            let coach = (arm == 1).then(|| coach(file, &["--sessions", "1"]));
+            let port = coach.as_ref().map(|c| c.port.to_string());
+            let target: Vec<&str> = match &port {
+                Some(p) => vec!["--port", p],
+                None => direct_args.to_vec(),
+            };
+            let (ok, _, err) = play(&plan, &dir, &name, &target);
+            if let Some(c) = coach {
+                let (code, coach_err) = c.finish();
+                assert_eq!(code, Some(0), "{coach_err}");
+            }
+            assert!(ok, "{name}: {err}");
+            let out: Value = serde_json::from_str(
+                &std::fs::read_to_string(dir.join(format!("{name}.out.json"))).expect("test setup"),
+            )
+            .expect("test setup");
+            figures[arm].0.extend(read(&out, "rtts"));
+            figures[arm].1.extend(read(&out, "stops"));
+        }
+    }
+    println!("coach overhead, walkthroughs/rust/02-always-deadlock.toml on lldb-dap, {rounds} rounds ABAB");
+    println!("| | threads + stackTrace requests | round trip median | p99 | stops | stopped → first stackTrace median | p99 |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    for (arm, (rtts, stops)) in figures.iter_mut().enumerate() {
+        let (rn, sn) = (rtts.len(), stops.len());
+        let (rm, r99) = median_p99(rtts);
+        let (sm, s99) = median_p99(stops);
+        println!(
+            "| {} | {rn} | {rm:.2} ms | {r99:.2} ms | {sn} | {sm:.1} ms | {s99:.1} ms |",
+            ["without the coach", "with the coach"][arm]
+        );
+    }
+    assert!(leftovers().is_empty(), "left behind: {:?}", leftovers());
+}
