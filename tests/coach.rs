@@ -151,6 +151,34 @@ fn play(plan: &Value, dir: &Path, name: &str, target: &[&str]) -> (bool, Vec<Val
     (run.status.success(), received, text(&run.stderr))
 }
 
+/// Plays `plan` through the running coach `c` until both have ended (the client and the
+/// coach succeed); the coach's words.
+fn play_coached(c: Coach, plan: &Value, dir: &Path, name: &str) -> String {
+    let (ok, received, err) = play(plan, dir, name, &["--port", &c.port.to_string()]);
+    let (code, coach_err) = c.finish();
+    let said = console(&received);
+    assert!(
+        ok,
+        "the client failed: {err}\ncoach: {coach_err}\nsaid:\n{said}"
+    );
+    assert_eq!(code, Some(0), "{coach_err}");
+    said
+}
+
+/// Asserts that `dapwalk run` passes the walkthrough `--record` wrote; its text.
+fn plays_as_recorded(recorded: &Path) -> String {
+    let toml = std::fs::read_to_string(recorded).expect("the recording was written");
+    let out = support::dapwalk(&["run", "--no-build", recorded.to_str().expect("test setup")]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{toml}\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    toml
+}
+
 /// The coach's words: the console output events, joined.
 fn console(received: &[Value]) -> String {
     received
@@ -196,14 +224,7 @@ fn lldb_dap_walkthrough_played_by_hand_is_followed_and_recorded() {
             {"end": "disconnect"},
         ],
     });
-    let (ok, received, err) = play(&plan, &dir, "lldb", &["--port", &c.port.to_string()]);
-    let (code, coach_err) = c.finish();
-    let said = console(&received);
-    assert!(
-        ok,
-        "the client failed: {err}\ncoach: {coach_err}\nsaid:\n{said}"
-    );
-    assert_eq!(code, Some(0), "{coach_err}");
+    let said = play_coached(c, &plan, &dir, "lldb");
     assert_eq!(
         said.matches("✓ what the debugger shows is what the walkthrough says")
             .count(),
@@ -221,16 +242,7 @@ fn lldb_dap_walkthrough_played_by_hand_is_followed_and_recorded() {
     assert!(said.contains("That was the last step"), "{said}");
     assert!(!said.contains('✗'), "{said}");
     assert!(leftovers().is_empty(), "left behind: {:?}", leftovers());
-    // The recording plays as it was recorded.
-    let toml = std::fs::read_to_string(&recorded).expect("the recording was written");
-    let out = support::dapwalk(&["run", "--no-build", recorded.to_str().expect("test setup")]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{toml}\n{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    plays_as_recorded(&recorded);
 }
 
 #[test]
@@ -255,14 +267,7 @@ fn debugpy_wrong_turn_gets_a_cross_and_a_hint() {
             {"end": "disconnect"},
         ],
     });
-    let (ok, received, err) = play(&plan, &dir, "debugpy", &["--port", &c.port.to_string()]);
-    let (code, coach_err) = c.finish();
-    let said = console(&received);
-    assert!(
-        ok,
-        "the client failed: {err}\ncoach: {coach_err}\nsaid:\n{said}"
-    );
-    assert_eq!(code, Some(0), "{coach_err}");
+    let said = play_coached(c, &plan, &dir, "debugpy");
     assert!(
         said.contains("✗ Step 2/2: Continue: the deadlock: the walkthrough does continue (F5) here; you did step over (F10)."),
         "{said}"
@@ -482,14 +487,7 @@ fn lldb_dap_stepping_the_wrong_thread_gets_a_cross_and_a_hint() {
             {"end": "disconnect"},
         ],
     });
-    let (ok, received, err) = play(&plan, &dir, "thread", &["--port", &c.port.to_string()]);
-    let (code, coach_err) = c.finish();
-    let said = console(&received);
-    assert!(
-        ok,
-        "the client failed: {err}\ncoach: {coach_err}\nsaid:\n{said}"
-    );
-    assert_eq!(code, Some(0), "{coach_err}");
+    let said = play_coached(c, &plan, &dir, "thread");
     assert!(
         said.contains("this step moves TPExecutor-0_0; you moved MainThread.\n  Select TPExecutor-0_0 in the Call Stack before you step over (F10)."),
         "{said}"
@@ -538,16 +536,9 @@ fn a_no_deadlock_session_recorded_by_hand_plays_on_the_first_try() {
             {"end": "disconnect"},
         ],
     });
-    let (ok, received, err) = play(&plan, &dir, "no-deadlock", &["--port", &c.port.to_string()]);
-    let (code, coach_err) = c.finish();
-    assert!(
-        ok,
-        "the client failed: {err}\ncoach: {coach_err}\nsaid:\n{}",
-        console(&received)
-    );
-    assert_eq!(code, Some(0), "{coach_err}");
+    play_coached(c, &plan, &dir, "no-deadlock");
     assert!(leftovers().is_empty(), "left behind: {:?}", leftovers());
-    let toml = std::fs::read_to_string(&recorded).expect("the recording was written");
+    let toml = plays_as_recorded(&recorded);
     for (what, line) in [
         ("the first stop", "at = \"inner-submit\""),
         ("the hook's store", "at = \"port:exit-flag-store\""),
@@ -559,14 +550,6 @@ fn a_no_deadlock_session_recorded_by_hand_plays_on_the_first_try() {
     ] {
         assert!(toml.contains(line), "{what} is not recorded:\n{toml}");
     }
-    let out = support::dapwalk(&["run", "--no-build", recorded.to_str().expect("test setup")]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{toml}\n{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
 }
 
 /// The median and the 99th percentile of `xs` (nearest rank).
