@@ -77,8 +77,14 @@ impl Project {
     /// The project whose scenarios a walkthrough file names: the one around the file, else
     /// this one; the Python chosen for the run is kept.
     pub fn for_walkthrough(&self, file: &Path) -> Project {
-        let file = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
-        match Self::enclosing(&file) {
+        // The folders around the file as it was named come first: a project whose
+        // `walkthroughs/` is a link to another's is still the project it was named in.
+        let named = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+        let enclosing = Self::enclosing(&named).or_else(|| {
+            let real = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
+            Self::enclosing(&real)
+        });
+        match enclosing {
             Some(p) if p.root.canonicalize().ok() != self.root.canonicalize().ok() => {
                 p.with_python(self.python.clone())
             }
