@@ -343,7 +343,9 @@ fn spec(name: &str) -> Spec {
             None,
             Some(Hang {
                 stdout: "1\n2\n3\n",
-                stderr: Stderr::EndsWith(&["RuntimeError: the producer failed before its sentinel"]),
+                stderr: Stderr::EndsWith(&[
+                    "RuntimeError: the producer failed before its sentinel",
+                ]),
             }),
             LIMIT,
         ),

@@ -597,7 +597,10 @@ mod tests {
             "no cycle: Consumer waits on queue Queue and no live thread can put to it \
              (starvation: a lost sentinel or wake-up)"
         );
-        assert!(e.report_lines().iter().any(|l| l.contains("no live thread can put")));
+        assert!(e
+            .report_lines()
+            .iter()
+            .any(|l| l.contains("no live thread can put")));
         let json = serde_json::to_value(&e).unwrap_or_default();
         assert_eq!(json["waits"][1]["no_live_putter"], true, "{json}");
     }
@@ -614,15 +617,25 @@ mod tests {
         let consumer = &e.waits[1];
         assert!(!consumer.no_live_putter);
         assert_eq!(consumer.by, names(&["Producer"]));
-        assert!(consumer.why.contains("could still put to it: Producer"), "{}", consumer.why);
+        assert!(
+            consumer.why.contains("could still put to it: Producer"),
+            "{}",
+            consumer.why
+        );
         assert_eq!(e.cycle, None);
-        assert_eq!(e.verdict(), "no cycle: every wait has a thread that could end it");
+        assert_eq!(
+            e.verdict(),
+            "no cycle: every wait has a thread that could end it"
+        );
     }
 
     #[test]
     fn a_lone_consumer_has_nobody_to_put() {
         let e = explain(&names(&["Consumer"]), vec![queue_wait("Consumer")], "test");
-        assert_eq!(e.waits[0].why, "no live thread can put to it: no other thread exists");
+        assert_eq!(
+            e.waits[0].why,
+            "no live thread can put to it: no other thread exists"
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ fn venv_python(version: &str) -> PathBuf {
 }
 
 fn assert_every_python_walkthrough_passes(extra: &[&str]) {
-    support::assert_every_walkthrough_passes("walkthroughs/python", extra, 13);
+    support::assert_every_walkthrough_passes("walkthroughs/python", extra, 16);
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 #[test]
 fn every_rust_walkthrough_passes_on_lldb_dap_and_leaves_nothing_behind() {
     let _serial = serial();
-    support::assert_every_walkthrough_passes("walkthroughs/rust", &["--jobs", "2"], 16);
+    support::assert_every_walkthrough_passes("walkthroughs/rust", &["--jobs", "2"], 17);
 }
 
 /// A copy of the scenarios crate with one program changed, built in its own workspace, and
@@ -145,6 +145,35 @@ fn two_locks_taken_in_one_order_exit_and_no_cycle_is_explained() {
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
         stdout.contains("-cycle: MainThread -> Thread-1 -> Thread-2"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("+end: exit 0"), "{stdout}");
+    assert!(!stdout.contains("+cycle: MainThread"), "{stdout}");
+}
+
+#[test]
+fn the_nested_executor_trap_with_two_outer_workers_exits_and_no_cycle_is_explained() {
+    // The fix for self_join: a second outer worker runs the page's fetch.
+    let project = mutated_project(
+        "mutation-self-join",
+        "self_join",
+        "ThreadPoolExecutor::with(1, |outer| {",
+        "ThreadPoolExecutor::with(2, |outer| {",
+    );
+    let _serial = serial();
+    let file = project.join("walkthroughs/rust/17-self-join.toml");
+    let out = dapwalk(&[
+        "run",
+        "--no-build",
+        "--project",
+        project.to_str().expect("utf8 path"),
+        file.to_str().expect("utf8 path"),
+    ]);
+    assert_eq!(leftovers(), Vec::<String>::new());
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("-cycle: MainThread -> TPExecutor-0_0 -> TPExecutor-1_0"),
         "{stdout}"
     );
     assert!(stdout.contains("+end: exit 0"), "{stdout}");
