@@ -97,3 +97,62 @@ fn a_pattern_that_matches_nothing_is_an_error_with_its_line() {
     );
     assert_eq!(leftovers(), Vec::<String>::new());
 }
+
+/// A project holding one Python twin with `from` replaced by `to`, and the walkthrough that
+/// describes the original; the project's .venv is the real one.
+fn mutated_python_project(
+    name: &str,
+    program: &str,
+    from: &str,
+    to: &str,
+    walkthrough: &str,
+) -> PathBuf {
+    let dir = scratch(name);
+    let root = support::root();
+    std::fs::create_dir_all(dir.join("scenarios/python")).expect("mkdir");
+    std::fs::create_dir_all(dir.join("walkthroughs/python")).expect("mkdir");
+    let source = std::fs::read_to_string(root.join(format!("scenarios/python/{program}.py")))
+        .expect("read twin");
+    assert!(
+        source.contains(from),
+        "{program}.py no longer contains {from:?}"
+    );
+    std::fs::write(
+        dir.join(format!("scenarios/python/{program}.py")),
+        source.replacen(from, to, 1),
+    )
+    .expect("write mutated twin");
+    std::fs::copy(root.join(walkthrough), dir.join(walkthrough)).expect("copy walkthrough");
+    std::os::unix::fs::symlink(root.join(".venv"), dir.join(".venv")).expect("link .venv");
+    dir
+}
+
+#[test]
+fn python_locks_taken_in_one_order_exit_and_no_cycle_is_explained() {
+    // The fix for lock_order: both threads take lock_a first.
+    let walkthrough = "walkthroughs/python/14-lock-order.toml";
+    let project = mutated_python_project(
+        "mutation-python-lock-order",
+        "lock_order",
+        "args=(lock_b, lock_a)",
+        "args=(lock_a, lock_b)",
+        walkthrough,
+    );
+    let _serial = serial();
+    let file = project.join(walkthrough);
+    let out = dapwalk(&[
+        "run",
+        "--project",
+        project.to_str().expect("utf8 path"),
+        file.to_str().expect("utf8 path"),
+    ]);
+    assert_eq!(leftovers(), Vec::<String>::new());
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("-cycle: MainThread -> Thread-1 -> Thread-2"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("+end: exit 0"), "{stdout}");
+    assert!(!stdout.contains("+cycle: MainThread"), "{stdout}");
+}
