@@ -136,10 +136,21 @@ impl Explanation {
             Some(c) => {
                 let mut path = c.chain.join(" → ");
                 path.push_str(&format!(" → {}", c.closes_at));
-                if c.chain.last() == Some(&c.closes_at) {
+                let after: Vec<&str> = c
+                    .chain
+                    .iter()
+                    .skip_while(|t| **t != c.closes_at)
+                    .skip(1)
+                    .map(String::as_str)
+                    .collect();
+                if after.is_empty() {
                     format!("deadlock: {path} ({} waits on itself)", c.closes_at)
                 } else {
-                    format!("deadlock: a cycle of waits {path}")
+                    format!(
+                        "deadlock: a cycle of waits {path} ({} waits on itself through {})",
+                        c.closes_at,
+                        after.join(" and ")
+                    )
                 }
             }
             None if self.waits.is_empty() => "no thread waits on anything recorded".into(),
@@ -668,6 +679,10 @@ mod tests {
                 "Thread-1".into()
             ))
         );
-        assert!(e.verdict().starts_with("deadlock: a cycle"));
+        assert_eq!(
+            e.verdict(),
+            "deadlock: a cycle of waits MainThread → Thread-1 → Thread-2 → Thread-1 \
+             (Thread-1 waits on itself through Thread-2)"
+        );
     }
 }

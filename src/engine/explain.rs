@@ -361,14 +361,29 @@ pub fn infer_from_stacks(threads: &[ObservedThread], source: &SourceOf) -> Vec<R
             };
             out.push(wait(WaitKind::Thread, object, alive));
         } else if let Some(caller) = below("result") {
-            // Which future is not on the stack; whoever completes it must be a worker, and at
-            // a hang every worker is blocked too.
-            let candidates: Vec<String> = workers.iter().map(|w| w.to_string()).collect();
-            out.push(wait(
+            // Which future is not on the stack. The source may say what it runs (`f =
+            // executor.submit(fetch, url)`): a worker whose task is that function runs it;
+            // else it is queued, and a worker of its executor must take it. Without the
+            // source, any worker may.
+            let mut w = wait(
                 WaitKind::Future,
                 format!("awaited in {}", caller.name),
-                candidates,
-            ));
+                workers.iter().map(|w| w.to_string()).collect(),
+            );
+            if let Some(found) = submitted_future(caller, threads, source) {
+                match found {
+                    Submitted::RunBy(runner) => {
+                        w.owner = Some(runner);
+                        w.candidates.clear();
+                    }
+                    Submitted::Queued(n) => {
+                        w.queued_in = Some(n);
+                        let prefix = format!("ThreadPoolExecutor-{n}_");
+                        w.candidates.retain(|c| c.starts_with(&prefix));
+                    }
+                }
+            }
+            out.push(w);
         } else if below("wait").is_some_and(|f| f.name == "get" && in_file(f, "queue.py")) {
             out.push(wait(WaitKind::Queue, "Queue".into(), Vec::new()));
         } else if let Some(caller) = below("join") {
@@ -402,6 +417,97 @@ pub fn infer_from_stacks(threads: &[ObservedThread], source: &SourceOf) -> Vec<R
         }
     }
     out
+}
+
+/// What the source says about the future a frame's `R.result(` waits on.
+enum Submitted {
+    /// A worker runs the submitted function now.
+    RunBy(String),
+    /// Nobody runs it: it waits in executor N's work queue.
+    Queued(usize),
+}
+
+/// The worker whose current task is `function` (the frame above `_WorkItem.run`).
+fn running(threads: &[ObservedThread], function: &str) -> Option<String> {
+    threads
+        .iter()
+        .find(|t| {
+            t.frames
+                .windows(3)
+                .any(|w| w[0].name == function && w[1].name == "run" && w[2].name == "_worker")
+        })
+        .map(|t| t.name.clone())
+}
+
+/// `(executor, function)` of a line `... E.submit(F, ...)`.
+fn submit_call(code: &str) -> Option<(String, String)> {
+    let executor = receiver_of(code, ".submit(")?;
+    let args = &code[code.find(".submit(")? + ".submit(".len()..];
+    let function: String = args
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+        .collect();
+    (!function.is_empty()).then_some((executor, function))
+}
+
+/// The `def` line whose body holds line `i`, if any (else `i` is at module level).
+fn enclosing_def(lines: &[String], i: usize) -> Option<usize> {
+    let mut depth = indent(&lines[i]);
+    for (j, line) in lines[..i].iter().enumerate().rev() {
+        if line.trim().is_empty() || indent(line) >= depth {
+            continue;
+        }
+        depth = indent(line);
+        if code(line).trim().starts_with("def ") {
+            return Some(j);
+        }
+        if depth == 0 {
+            return None;
+        }
+    }
+    None
+}
+
+/// The future `R` of `R.result(` on the caller's line: its assignment `R = E.submit(F` in the
+/// caller's function (else at module level) names the function F; a worker running F runs it,
+/// else it is queued in the executor `E`, whose number is that of a worker running another
+/// function submitted to `E`.
+fn submitted_future(
+    caller: &ObservedFrame,
+    threads: &[ObservedThread],
+    source: &SourceOf,
+) -> Option<Submitted> {
+    let (lines, i) = lines_at(caller, source)?;
+    let receiver = receiver_of(code(&lines[i]), ".result(")?;
+    let scope = enclosing_def(&lines, i);
+    let assigned = |j: &usize| {
+        let c = code(&lines[*j]).trim();
+        c.strip_prefix(receiver.as_str())
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix('='))
+            .filter(|r| !r.starts_with('='))
+            .and_then(submit_call)
+    };
+    let in_function = scope.and_then(|d| (d..i).rev().find_map(|j| assigned(&j)));
+    let at_module = || {
+        (0..lines.len())
+            .rev()
+            .filter(|j| enclosing_def(&lines, *j).is_none())
+            .find_map(|j| assigned(&j))
+    };
+    let (executor, function) = in_function.or_else(at_module)?;
+    if let Some(runner) = running(threads, &function) {
+        return Some(Submitted::RunBy(runner));
+    }
+    lines.iter().find_map(|l| {
+        let (e, f) = submit_call(code(l).trim())?;
+        let worker = running(threads, &f).filter(|_| e == executor)?;
+        let number = worker
+            .strip_prefix("ThreadPoolExecutor-")?
+            .split('_')
+            .next()?;
+        number.parse().ok().map(Submitted::Queued)
+    })
 }
 
 fn in_file(f: &ObservedFrame, file: &str) -> bool {
@@ -664,6 +770,55 @@ mod tests {
             "ThreadPoolExecutor-0_0 joins ThreadPoolExecutor-1_0"
         );
         assert_eq!(got[1].owner.as_deref(), Some("ThreadPoolExecutor-1_0"));
+    }
+
+    const SELF_JOIN: &str = include_str!("../../scenarios/python/self_join.py");
+
+    #[test]
+    fn the_source_says_which_worker_runs_a_future_and_where_a_queued_one_waits() {
+        let main = format!(
+            "<module>@self_join.py:{}",
+            line_of(SELF_JOIN, "main-result")
+        );
+        let page = format!(
+            "scrape_page@self_join.py:{}",
+            line_of(SELF_JOIN, "page-result")
+        );
+        let threads = [
+            at("MainThread", &["wait", "result", &main]),
+            at(
+                "ThreadPoolExecutor-0_0",
+                &[
+                    "join",
+                    "shutdown",
+                    "__exit__",
+                    "scrape_site",
+                    "run",
+                    "_worker",
+                ],
+            ),
+            at(
+                "ThreadPoolExecutor-1_0",
+                &["wait", "result", &page, "run", "_worker"],
+            ),
+        ];
+        let got = infer_from_stacks(&threads, &|f| {
+            (f == "self_join.py").then(|| SELF_JOIN.to_string())
+        });
+        // `site = outer.submit(scrape_site, ...)`: the outer worker's task is scrape_site.
+        assert_eq!(got[0].owner.as_deref(), Some("ThreadPoolExecutor-0_0"));
+        // `f = outer.submit(fetch, url)`: nobody runs fetch; `outer` is the pool whose worker
+        // runs scrape_site, executor 0.
+        assert_eq!((got[2].owner.as_deref(), got[2].queued_in), (None, Some(0)));
+        let names: Vec<String> = threads.iter().map(|t| t.name.clone()).collect();
+        let e = explain(&names, got, "test");
+        assert_eq!(
+            e.cycle_line(),
+            "cycle: MainThread -> ThreadPoolExecutor-0_0 -> ThreadPoolExecutor-1_0"
+        );
+        // Without the source nothing names the futures' runners: no cycle.
+        let blind = infer_from_stacks(&threads, &|_| None);
+        assert_eq!(explain(&names, blind, "test").cycle, None);
     }
 
     fn thread(name: &str, frames: &[&str]) -> ObservedThread {
