@@ -295,10 +295,17 @@ pub type SourceOf<'a> = dyn Fn(&str) -> Option<String> + 'a;
 ///   C acquiring that lock; it is held by a thread standing inside a `with` block of a lock.
 pub fn infer_from_stacks(threads: &[ObservedThread], source: &SourceOf) -> Vec<RawWait> {
     let mut out = Vec::new();
+    // A pool's worker by its name, or, whatever `thread_name_prefix` named it, by the
+    // executor's `_worker` loop on its stack.
     let mut workers: Vec<&str> = threads
         .iter()
+        .filter(|t| {
+            t.name.starts_with("ThreadPoolExecutor-")
+                || t.frames
+                    .iter()
+                    .any(|f| f.name == "_worker" && in_file(f, "thread.py"))
+        })
         .map(|t| t.name.as_str())
-        .filter(|n| n.starts_with("ThreadPoolExecutor-"))
         .collect();
     workers.sort();
     let others = |me: &str| -> Vec<String> {
@@ -376,10 +383,12 @@ pub fn infer_from_stacks(threads: &[ObservedThread], source: &SourceOf) -> Vec<R
                         w.owner = Some(runner);
                         w.candidates.clear();
                     }
-                    Submitted::Queued(n) => {
-                        w.queued_in = Some(n);
-                        let prefix = format!("ThreadPoolExecutor-{n}_");
+                    Submitted::Queued { prefix } => {
                         w.candidates.retain(|c| c.starts_with(&prefix));
+                        w.queued_in = prefix
+                            .strip_prefix("ThreadPoolExecutor-")
+                            .and_then(|n| n.strip_suffix('_'))
+                            .and_then(|n| n.parse().ok());
                     }
                 }
             }
@@ -423,8 +432,9 @@ pub fn infer_from_stacks(threads: &[ObservedThread], source: &SourceOf) -> Vec<R
 enum Submitted {
     /// A worker runs the submitted function now.
     RunBy(String),
-    /// Nobody runs it: it waits in executor N's work queue.
-    Queued(usize),
+    /// Nobody runs it: it waits in the work queue of the pool whose workers' names begin
+    /// with `prefix` (`ThreadPoolExecutor-0_`).
+    Queued { prefix: String },
 }
 
 /// The worker whose current task is `function` (the frame above `_WorkItem.run`).
@@ -502,11 +512,11 @@ fn submitted_future(
     lines.iter().find_map(|l| {
         let (e, f) = submit_call(code(l).trim())?;
         let worker = running(threads, &f).filter(|_| e == executor)?;
-        let number = worker
-            .strip_prefix("ThreadPoolExecutor-")?
-            .split('_')
-            .next()?;
-        number.parse().ok().map(Submitted::Queued)
+        // A pool names its workers PREFIX_0, PREFIX_1, ...
+        let (prefix, _) = worker.rsplit_once('_')?;
+        Some(Submitted::Queued {
+            prefix: format!("{prefix}_"),
+        })
     })
 }
 
@@ -819,6 +829,31 @@ mod tests {
         // Without the source nothing names the futures' runners: no cycle.
         let blind = infer_from_stacks(&threads, &|_| None);
         assert_eq!(explain(&names, blind, "test").cycle, None);
+    }
+
+    #[test]
+    fn a_worker_named_by_its_own_prefix_is_found_by_its_worker_loop() {
+        // `ThreadPoolExecutor(max_workers=1, thread_name_prefix="scraper")`.
+        let worker = "scraper_0";
+        let threads = [
+            at("MainThread", &["join", "_python_exit"]),
+            at(
+                worker,
+                &[
+                    "wait",
+                    "result",
+                    "wait_on_future",
+                    "run",
+                    "_worker@thread.py:83",
+                ],
+            ),
+        ];
+        let got = infer_from_stacks(&threads, &|_| None);
+        assert_eq!(
+            crate::checks::wait_line(&got[0]),
+            "MainThread joins scraper_0"
+        );
+        assert_eq!(got[1].candidates, vec![worker.to_string()]);
     }
 
     fn thread(name: &str, frames: &[&str]) -> ObservedThread {
