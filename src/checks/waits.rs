@@ -546,19 +546,7 @@ mod tests {
         let threads = names(&["MainThread", "Thread-1"]);
         let e = explain(
             &threads,
-            vec![
-                join("MainThread", "Thread-1"),
-                RawWait {
-                    thread: "Thread-1".into(),
-                    kind: WaitKind::Queue,
-                    object: "Queue".into(),
-                    site: None,
-                    owner: None,
-                    queued_in: None,
-                    candidates: Vec::new(),
-                    called_from: None,
-                },
-            ],
+            vec![join("MainThread", "Thread-1"), queue_wait("Thread-1")],
             "test",
         );
         assert_eq!(e.cycle_line(), "cycle: none");
