@@ -377,19 +377,22 @@ pub fn infer_from_stacks(threads: &[ObservedThread], source: &SourceOf) -> Vec<R
                 format!("awaited in {}", caller.name),
                 workers.iter().map(|w| w.to_string()).collect(),
             );
-            if let Some(found) = submitted_future(caller, threads, source) {
+            if let Some((call, found)) = submitted_future(caller, threads, source) {
+                w.object = call;
                 match found {
-                    Submitted::RunBy(runner) => {
+                    Some(Submitted::RunBy(runner)) => {
                         w.owner = Some(runner);
                         w.candidates.clear();
                     }
-                    Submitted::Queued { prefix } => {
+                    Some(Submitted::Queued { prefix }) => {
                         w.candidates.retain(|c| c.starts_with(&prefix));
                         w.queued_in = prefix
                             .strip_prefix("ThreadPoolExecutor-")
                             .and_then(|n| n.strip_suffix('_'))
                             .and_then(|n| n.parse().ok());
                     }
+                    // Nobody runs it and its pool is not known: any worker may take it.
+                    None => {}
                 }
             }
             out.push(w);
@@ -449,15 +452,35 @@ fn running(threads: &[ObservedThread], function: &str) -> Option<String> {
         .map(|t| t.name.clone())
 }
 
-/// `(executor, function)` of a line `... E.submit(F, ...)`.
-fn submit_call(code: &str) -> Option<(String, String)> {
+/// `(executor, function, call)` of a line `... E.submit(F, a, b)`: `call` is `F(a, b)`, as
+/// the future's work item will call it.
+fn submit_call(code: &str) -> Option<(String, String, String)> {
     let executor = receiver_of(code, ".submit(")?;
     let args = &code[code.find(".submit(")? + ".submit(".len()..];
     let function: String = args
         .chars()
         .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
         .collect();
-    (!function.is_empty()).then_some((executor, function))
+    // The arguments end where submit's parenthesis closes.
+    let mut depth = 0usize;
+    let mut end = args.len();
+    for (i, c) in args.char_indices() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' if depth == 0 => {
+                end = i;
+                break;
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    let rest = args[function.len()..end]
+        .trim()
+        .trim_start_matches(',')
+        .trim();
+    let call = format!("{function}({rest})");
+    (!function.is_empty()).then_some((executor, function, call))
 }
 
 /// The `def` line whose body holds line `i`, if any (else `i` is at module level).
@@ -478,15 +501,15 @@ fn enclosing_def(lines: &[String], i: usize) -> Option<usize> {
     None
 }
 
-/// The future `R` of `R.result(` on the caller's line: its assignment `R = E.submit(F` in the
-/// caller's function (else at module level) names the function F; a worker running F runs it,
-/// else it is queued in the executor `E`, whose number is that of a worker running another
-/// function submitted to `E`.
+/// The future `R` of `R.result(` on the caller's line: its assignment `R = E.submit(F, ...)`
+/// in the caller's function (else at module level) names the call `F(...)`; a worker running
+/// F runs it, else it is queued in the executor `E`, whose workers are those of a worker
+/// running another function submitted to `E` (unknown when none does).
 fn submitted_future(
     caller: &ObservedFrame,
     threads: &[ObservedThread],
     source: &SourceOf,
-) -> Option<Submitted> {
+) -> Option<(String, Option<Submitted>)> {
     let (lines, i) = lines_at(caller, source)?;
     let receiver = receiver_of(code(&lines[i]), ".result(")?;
     let scope = enclosing_def(&lines, i);
@@ -505,19 +528,20 @@ fn submitted_future(
             .filter(|j| enclosing_def(&lines, *j).is_none())
             .find_map(|j| assigned(&j))
     };
-    let (executor, function) = in_function.or_else(at_module)?;
+    let (executor, function, call) = in_function.or_else(at_module)?;
     if let Some(runner) = running(threads, &function) {
-        return Some(Submitted::RunBy(runner));
+        return Some((call, Some(Submitted::RunBy(runner))));
     }
-    lines.iter().find_map(|l| {
-        let (e, f) = submit_call(code(l).trim())?;
+    let queued = lines.iter().find_map(|l| {
+        let (e, f, _) = submit_call(code(l).trim())?;
         let worker = running(threads, &f).filter(|_| e == executor)?;
         // A pool names its workers PREFIX_0, PREFIX_1, ...
         let (prefix, _) = worker.rsplit_once('_')?;
         Some(Submitted::Queued {
             prefix: format!("{prefix}_"),
         })
-    })
+    });
+    Some((call, queued))
 }
 
 fn in_file(f: &ObservedFrame, file: &str) -> bool {
@@ -815,6 +839,15 @@ mod tests {
         let got = infer_from_stacks(&threads, &|f| {
             (f == "self_join.py").then(|| SELF_JOIN.to_string())
         });
+        let lines: Vec<String> = got.iter().map(crate::checks::wait_line).collect();
+        assert_eq!(
+            lines,
+            vec![
+                "MainThread waits on future scrape_site(\"example.org\")",
+                "ThreadPoolExecutor-0_0 joins ThreadPoolExecutor-1_0",
+                "ThreadPoolExecutor-1_0 waits on future fetch(url)",
+            ]
+        );
         // `site = outer.submit(scrape_site, ...)`: the outer worker's task is scrape_site.
         assert_eq!(got[0].owner.as_deref(), Some("ThreadPoolExecutor-0_0"));
         // `f = outer.submit(fetch, url)`: nobody runs fetch; `outer` is the pool whose worker
