@@ -210,6 +210,11 @@ impl Explanation {
                 mermaid_text(&object_text(&w.wait))
             ));
             out.push_str(&format!("  {t} -->|{}| {o}\n", verb(w.wait.kind)));
+            if w.no_live_putter {
+                out.push_str(&format!(
+                    "  {o} -.->|put to by| x{i}((\"no live thread\"))\n"
+                ));
+            }
             for b in &w.by {
                 let known = ids.contains_key(b);
                 let bt = id(b, &mut ids);
@@ -600,6 +605,12 @@ mod tests {
             .report_lines()
             .iter()
             .any(|l| l.contains("no live thread can put")));
+        assert!(
+            e.mermaid()
+                .contains("o1 -.->|put to by| x1((\"no live thread\"))"),
+            "{}",
+            e.mermaid()
+        );
         let json = serde_json::to_value(&e).unwrap_or_default();
         assert_eq!(json["waits"][1]["no_live_putter"], true, "{json}");
     }
