@@ -168,3 +168,55 @@ fn python_locks_taken_in_one_order_exit_and_the_forced_walkthrough_departs() {
     );
     assert!(stdout.contains("+stopped: no thread stopped"), "{stdout}");
 }
+
+/// A watch at a hang on debugpy cannot be read (nothing evaluates in blocked threads); the
+/// report says so, in debugpy's words, and what replaces it.
+#[test]
+fn a_watch_at_a_python_hang_says_why_it_is_missing_and_what_replaces_it() {
+    let dir = scratch("python-watch-at-a-hang");
+    let root = support::root();
+    for linked in ["scenarios", ".venv"] {
+        std::os::unix::fs::symlink(root.join(linked), dir.join(linked)).expect("symlink");
+    }
+    std::fs::create_dir_all(dir.join("walkthroughs/python")).expect("mkdir");
+    let file = dir.join("walkthroughs/python/watch-at-a-hang.toml");
+    std::fs::write(
+        &file,
+        r#"title = "a watch at a hang"
+scenario = "lock_order"
+language = "python"
+
+[[watch]]
+name = "lock_a held"
+expr = "lock_a.locked()"
+
+[[step]]
+title = "run to the hang"
+expect.watch = { "lock_a held" = true }
+expect.end = "hang"
+"#,
+    )
+    .expect("write walkthrough");
+    let _serial = serial();
+    let out = dapwalk(&[
+        "run",
+        "--project",
+        dir.to_str().expect("utf8 path"),
+        file.to_str().expect("utf8 path"),
+    ]);
+    assert_eq!(leftovers(), Vec::<String>::new());
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("+watch lock_a held = (not available at a hang: adapter refused"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("who waits on whom is inferred from the stacks)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("+end: hang") || stdout.contains(" end: hang"),
+        "{stdout}"
+    );
+}
