@@ -151,16 +151,8 @@ fn python_locks_taken_in_one_order_exit_and_the_forced_walkthrough_departs() {
     // The walkthrough forces both threads to the second lock each holding its first: with
     // one order Thread-2 never gets there (Thread-1 is held holding lock_a), and it says so.
     let _serial = serial();
-    let file = project.join(walkthrough);
-    let out = dapwalk(&[
-        "run",
-        "--project",
-        project.to_str().expect("utf8 path"),
-        file.to_str().expect("utf8 path"),
-    ]);
-    assert_eq!(leftovers(), Vec::<String>::new());
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let (code, stdout) = support::run_in_project(&project, &project.join(walkthrough), &[]);
+    assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains("departed step 1"), "{stdout}");
     assert!(
         stdout.contains("-stopped: Thread-1, breakpoint, at take-second"),
@@ -198,15 +190,8 @@ expect.end = "hang"
     )
     .expect("write walkthrough");
     let _serial = serial();
-    let out = dapwalk(&[
-        "run",
-        "--project",
-        dir.to_str().expect("utf8 path"),
-        file.to_str().expect("utf8 path"),
-    ]);
-    assert_eq!(leftovers(), Vec::<String>::new());
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let (code, stdout) = support::run_in_project(&dir, &file, &[]);
+    assert_eq!(code, Some(1), "{stdout}");
     assert!(
         stdout.contains("+watch lock_a held = (not available at a hang: adapter refused"),
         "{stdout}"

@@ -132,17 +132,9 @@ fn a_fix_exits_and_its_cycle_is_gone(
 ) {
     let project = mutated_project(&format!("mutation-{program}"), program, from, to);
     let _serial = serial();
-    let file = project.join(walkthrough);
-    let out = dapwalk(&[
-        "run",
-        "--no-build",
-        "--project",
-        project.to_str().expect("utf8 path"),
-        file.to_str().expect("utf8 path"),
-    ]);
-    assert_eq!(leftovers(), Vec::<String>::new());
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let (code, stdout) =
+        support::run_in_project(&project, &project.join(walkthrough), &["--no-build"]);
+    assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains(&format!("-cycle: {chain}")), "{stdout}");
     assert!(stdout.contains("+end: exit 0"), "{stdout}");
     assert!(!stdout.contains("+cycle: MainThread"), "{stdout}");
