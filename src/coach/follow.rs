@@ -450,7 +450,13 @@ impl<'a> Follower<'a> {
             let names: Vec<String> = self.names.iter().map(|(_, n)| n.clone()).collect();
             let mut e = crate::checks::explain(
                 &names,
-                infer_from_stacks(&obs.threads),
+                infer_from_stacks(&obs.threads, &|file| {
+                    // The program's own lines name its locks, threads and futures.
+                    let source = &self.prep.source;
+                    (source.file_name()?.to_str()? == file)
+                        .then(|| std::fs::read_to_string(source).ok())
+                        .flatten()
+                }),
                 "inferred from the call stacks by the coach",
             );
             for w in &mut e.waits {

@@ -6,7 +6,7 @@
 
 use super::explain::Listed;
 use super::player::{first_line, Landing, Player, StepError};
-use crate::adapters::{Dialect, WatchFrame};
+use crate::adapters::{Dialect, WaitField, WatchFrame};
 use crate::checks::{
     normalize_frame_name, Observation, ObservedEnd, ObservedFrame, ObservedStop, ObservedThread,
 };
@@ -213,10 +213,21 @@ impl Player<'_> {
                     }
                 }
             }
-            obs.watch.push((
-                w.name.clone(),
-                value.unwrap_or_else(|| format!("(not available here: {})", first_line(&last_err))),
-            ));
+            // At a hang on an adapter that cannot evaluate in blocked threads, say so, and
+            // what stands in for the watch.
+            let why = if matches!(landing, Landing::Hung { .. })
+                && !holding
+                && dialect.wait_record_expr(WaitField::Count).is_none()
+            {
+                format!(
+                    "(not available at a hang: {}; the adapter cannot evaluate in threads \
+                     blocked in C, so who waits on whom is inferred from the stacks)",
+                    first_line(&last_err)
+                )
+            } else {
+                format!("(not available here: {})", first_line(&last_err))
+            };
+            obs.watch.push((w.name.clone(), value.unwrap_or(why)));
         }
         for expr in &step.evaluate {
             if let Some(why) = &refused {
