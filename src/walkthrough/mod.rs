@@ -8,15 +8,16 @@
 //! line, before any debugger starts.
 
 mod discover;
+mod fields;
 mod markers;
 mod parse;
 mod validate;
 
 pub use crate::adapters::{Language, PORTABLE_WATCHES};
-pub use discover::{collect, load_all};
+pub use discover::{collect, load_all, load_each, BadFile};
 pub use markers::{marker_line, MarkerIndex, MarkerRef, MarkerSite};
-pub use parse::{load, parse_str, LoadError};
-pub use validate::{prepare, Prepared};
+pub use parse::{load, parse_str, parse_text, read, read_partial, LoadError, REASONS};
+pub use validate::{prepare, prepare_checked, Prepared};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -28,6 +29,8 @@ pub struct Walkthrough {
     pub title: String,
     /// The program's name: `scenarios/src/bin/<scenario>.rs` or `scenarios/python/<scenario>.py`.
     pub scenario: String,
+    /// The line of the `scenario` key, where errors about the program point.
+    pub scenario_line: usize,
     pub language: Language,
     pub intro: String,
     /// Environment for the program (`PYTHON_GIL = "0"` runs the port free-threaded).

@@ -1,7 +1,9 @@
 //! Resolving a parsed walkthrough against the project's sources, before any debugger starts:
 //! every marker it names must exist once, `stdlib:` patterns resolve against the Python that
-//! plays, and combinations no adapter can play are refused, each at its file and line.
+//! plays, and combinations no adapter can play are refused, each at its file and line — all
+//! of them in one pass.
 
+use super::parse::marker_hint;
 use super::{Action, Language, LoadError, MarkerIndex, MarkerRef, Walkthrough};
 use crate::project::Project;
 use std::path::PathBuf;
@@ -17,34 +19,54 @@ pub struct Prepared {
     pub program: PathBuf,
 }
 
-/// Resolves a walkthrough against the sources: every marker it names must exist once. Errors
-/// carry the walkthrough's file and line, before any debugger starts.
+/// Resolves a walkthrough against the sources; the first error if there are any (see
+/// [`prepare_checked`] for all of them).
 pub fn prepare(project: &Project, w: Walkthrough) -> Result<Prepared, LoadError> {
+    prepare_checked(project, w).map_err(|mut errs| errs.remove(0))
+}
+
+/// Resolves a walkthrough against the sources: every marker it names must exist once.
+/// Every error, each at the walkthrough's file and line, before any debugger starts.
+pub fn prepare_checked(project: &Project, w: Walkthrough) -> Result<Prepared, Vec<LoadError>> {
     let source = project.program_source(w.language, &w.scenario);
-    let err = |line: usize, message: String, hint: Option<String>| LoadError {
-        path: w.path.clone(),
-        line,
-        message,
-        hint,
+    let mut errors = Vec::new();
+    let mut err = |line: usize, message: String, hint: Option<String>| {
+        errors.push(LoadError {
+            path: w.path.clone(),
+            line,
+            message,
+            hint,
+        })
     };
     let port = match w.language {
         Language::Rust => Some(project.port_dir()),
         Language::Python => None,
     };
-    let mut markers = MarkerIndex::build(&source, port.as_deref()).map_err(|e| {
-        err(
-            1,
-            format!(
-                "scenario {:?}: cannot read {}: {e}",
-                w.scenario,
-                source.display()
-            ),
-            Some(
-                "scenarios live in scenarios/src/bin/<name>.rs and scenarios/python/<name>.py"
-                    .into(),
-            ),
-        )
-    })?;
+    let markers = MarkerIndex::build(&source, port.as_deref());
+    let mut markers = match markers {
+        Ok(m) => Some(m),
+        Err(e) => {
+            err(
+                w.scenario_line,
+                format!(
+                    "scenario {:?}: cannot read {}: {e}",
+                    w.scenario,
+                    source.display()
+                ),
+                Some(format!(
+                    "scenarios live in {}/<name>.{}",
+                    Project::programs_dir_rel(w.language),
+                    match w.language {
+                        Language::Rust => "rs",
+                        Language::Python => "py",
+                    }
+                )),
+            );
+            None
+        }
+    };
+    // Asked once: a missing Python is one error, not one per stdlib marker.
+    let mut stdlib: Option<Result<PathBuf, String>> = None;
     for step in &w.steps {
         let refs = step
             .breakpoints
@@ -59,58 +81,80 @@ pub fn prepare(project: &Project, w: Walkthrough) -> Result<Prepared, LoadError>
                     .and_then(|s| s.value.at.as_ref().map(|a| (a, s.line))),
             );
         for (r, line) in refs {
+            let Some(markers) = markers.as_mut() else {
+                break;
+            };
             if let MarkerRef::Stdlib(_) = r {
-                let stdlib = project.python_stdlib().map_err(|m| err(line, m, None))?;
-                markers.add_stdlib(&stdlib, r).map_err(|m| {
-                    err(
-                        line,
-                        m,
-                        Some("stdlib:<module path>:<text>: the first line that begins with the text, indentation aside".into()),
-                    )
-                })?;
+                let first = stdlib.is_none();
+                match stdlib.get_or_insert_with(|| project.python_stdlib()) {
+                    Ok(dir) => {
+                        if let Err(m) = markers.add_stdlib(dir, r) {
+                            err(
+                                line,
+                                m,
+                                Some("stdlib:<module path>:<text>: the first line that begins with the text, indentation aside".into()),
+                            );
+                            continue;
+                        }
+                    }
+                    Err(m) => {
+                        if first {
+                            err(line, m.clone(), None);
+                        }
+                        continue;
+                    }
+                }
             }
-            markers
-                .resolve(r)
-                .map_err(|m| err(line, m, Some(format!("markers are comments `// @bp NAME` in {} or, with `port:`, in scenarios/src/*.rs", source.display()))))?;
-        }
-        for t in step.hold.iter().chain(step.thread.iter()) {
-            if t.is_empty() {
-                return Err(err(step.line, "an empty thread name".into(), None));
+            if let Err(m) = markers.resolve(r) {
+                err(
+                    line,
+                    m,
+                    Some(format!(
+                        "{}; the program is {}",
+                        marker_hint(Some(w.language)),
+                        project.display(&source)
+                    )),
+                );
             }
         }
         if !step.hold.is_empty() && w.language == Language::Python {
-            return Err(err(
+            err(
                 step.line,
                 "`hold` needs an LLDB adapter: debugpy's continue resumes every thread".into(),
                 Some("in debugpy's non-stop mode (launch = { stopAllThreadsOnSuspend = false }) line the threads up with wait_for, then continue".into()),
-            ));
+            );
         }
         if !step.hold.is_empty() && step.action != Action::Continue {
-            return Err(err(
+            err(
                 step.line,
                 format!(
                     "`hold` goes with do = \"continue\", not {:?}",
                     step.action.as_str()
                 ),
                 None,
-            ));
+            );
         }
     }
     for watch in &w.watch {
         if watch.expr.trim().is_empty() {
-            return Err(err(
+            err(
                 watch.line,
                 format!("watch {:?} has an empty expression", watch.name),
                 None,
-            ));
+            );
         }
     }
-    let program = project.launch_program(w.language, &w.scenario);
-    Ok(Prepared {
-        walkthrough: w,
-        root: project.root.clone(),
-        markers,
-        source,
-        program,
-    })
+    match markers {
+        Some(markers) if errors.is_empty() => {
+            let program = project.launch_program(w.language, &w.scenario);
+            Ok(Prepared {
+                walkthrough: w,
+                root: project.root.clone(),
+                markers,
+                source,
+                program,
+            })
+        }
+        _ => Err(errors),
+    }
 }
