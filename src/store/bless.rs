@@ -329,6 +329,8 @@ fn bless_stacks(
     let Some(stacks) = table.get_mut("stacks").and_then(Item::as_table_like_mut) else {
         return;
     };
+    // Stacks moved to another thread's name, inserted once the loop lets go of the table.
+    let mut moved: Vec<(String, Item)> = Vec::new();
     for (thread, frames) in &expect.stacks {
         let mut one = Expect::default();
         one.stacks.insert(thread.clone(), frames.clone());
@@ -398,23 +400,54 @@ fn bless_stacks(
         } else {
             value(short.into_iter().collect::<Array>())
         };
-        stacks.insert(&target.name, item);
+        moved.push((target.name.clone(), item));
         done.changed.push(format!(
             "{label} renamed to stacks.{} (no thread is named {thread:?})",
             quoted_key(&target.name)
         ));
     }
+    if let Some(item) = table.get_mut("stacks") {
+        for (name, stack) in moved {
+            insert_key(item, &name, stack);
+        }
+    }
+}
+
+/// Inserts `item` under the key `name` of the table `stacks`, quoted as the walkthroughs
+/// write thread names (`"TPExecutor-0_0"`) when it is more than letters, digits and `_`.
+fn insert_key(stacks: &mut Item, name: &str, item: Item) {
+    let key = if needs_quotes(name) {
+        format!("{name:?}")
+            .parse::<toml_edit::Key>()
+            .unwrap_or_else(|_| toml_edit::Key::new(name))
+    } else {
+        toml_edit::Key::new(name)
+    };
+    match (stacks, item) {
+        (Item::Table(t), item) => {
+            t.insert_formatted(&key, item);
+        }
+        (Item::Value(Value::InlineTable(t)), Item::Value(v)) => {
+            t.insert_formatted(&key, v);
+        }
+        (other, item) => {
+            if let Some(t) = other.as_table_like_mut() {
+                t.insert(name, item);
+            }
+        }
+    }
+}
+
+fn needs_quotes(name: &str) -> bool {
+    !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// A thread name as a TOML key is written.
 fn quoted_key(name: &str) -> String {
-    if name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        name.to_owned()
-    } else {
+    if needs_quotes(name) {
         format!("{name:?}")
+    } else {
+        name.to_owned()
     }
 }
 
@@ -459,14 +492,29 @@ pub fn short_stack(expected: &[String], observed: &[&str]) -> Vec<String> {
                 next_free = j + 1;
             }
             None => {
-                // The gap runs to the next matched frame.
+                // The gap runs to the next matched frame; leave room in it for the departed
+                // entries after this one. Of the frames it may take, the one most like the
+                // entry if one is much like it (a renamed frame is the usual departure), else the
+                // innermost.
                 let limit = matched[k + 1..]
                     .iter()
                     .flatten()
                     .next()
                     .copied()
                     .unwrap_or(m);
-                if next_free < limit {
+                let after = matched[k + 1..].iter().take_while(|x| x.is_none()).count();
+                let last = limit.saturating_sub(after).max(next_free.min(limit));
+                if next_free < last {
+                    let like =
+                        |i: &usize| strsim::normalized_damerau_levenshtein(want, observed[*i]);
+                    let pick = (next_free..last)
+                        .filter(|i| like(i) > 0.5)
+                        // On a tie the innermost (the smaller index) wins.
+                        .max_by(|a, b| like(a).total_cmp(&like(b)).then(b.cmp(a)))
+                        .unwrap_or(next_free);
+                    out.push(observed[pick].to_owned());
+                    next_free = pick + 1;
+                } else if next_free < limit {
                     out.push(observed[next_free].to_owned());
                     next_free += 1;
                 }
@@ -636,6 +684,17 @@ expect.end = "hang"
             ["Future::result", "main::{closure}"]
         );
         assert_eq!(short_stack(&want(&["join"]), &got), ["Condition::wait"]);
+        // The frame most like the departed one, not merely the innermost.
+        let got = [
+            "Lock::acquire::{closure}",
+            "Condition::wait",
+            "Future::result",
+            "main",
+        ];
+        assert_eq!(
+            short_stack(&want(&["Condvar::wait", "Future::result"]), &got),
+            ["Condition::wait", "Future::result"]
+        );
         assert_eq!(
             short_stack(&want(&["a", "b", "c", "d", "e"]), &got[..2]).len(),
             2
@@ -690,15 +749,14 @@ expect.end = "hang"
         ));
         let (out, done) = blessed(&text, &obs);
         assert!(
-            out.contains(r#"expect.stacks."TPExecutor-0_0" = ["wait_on_future"]"#)
-                || out.contains(r#"expect.stacks.TPExecutor-0_0 = ["wait_on_future"]"#),
+            out.contains(r#"expect.stacks."TPExecutor-0_0" = ["wait_on_future"]"#),
             "{out}"
         );
         assert!(!out.contains("Worker"), "{out}");
         assert!(
             done.changed
                 .iter()
-                .any(|c| c.contains("renamed to stacks.TPExecutor-0_0")),
+                .any(|c| c.contains(r#"renamed to stacks."TPExecutor-0_0""#)),
             "{done:?}"
         );
         // Two threads it could mean: left alone, and said.

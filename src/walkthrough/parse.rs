@@ -110,6 +110,8 @@ const LANGUAGE: Shape = Shape::new("\"rust\" or \"python\"", "\"rust\"")
     .hint("language is \"rust\" (lldb-dap, CodeLLDB) or \"python\" (debugpy)");
 const ENV: Shape = Shape::new("a table of strings", "{ ALWAYS_DEADLOCK_SLEEP = \"1\" }")
     .hint("environment values are text: quote numbers");
+const ENV_VALUE: Shape =
+    Shape::new("a string", "\"1\"").hint("environment values are text: quote numbers");
 const LAUNCH: Shape = Shape::new(
     "a table of launch keys",
     "{ stopAllThreadsOnSuspend = false }",
@@ -204,7 +206,7 @@ fn walkthrough(sink: &mut Sink, path: &Path, doc: &DeTable<'_>) -> Option<Walkth
     let intro = top.string(sink, "intro", TEXT);
     let env = top
         .table(sink, "env", "env", ENV)
-        .map(|t| string_table(sink, t, "env", ENV))
+        .map(|t| string_table(sink, t, "env", ENV_VALUE))
         .unwrap_or_default();
     let launch = top
         .table(sink, "launch", "launch", LAUNCH)
@@ -422,6 +424,8 @@ fn step(sink: &mut Sink, ctx: &Context, mut t: Table, index: usize) -> (Step, bo
         ],
     );
 
+    // Errors about the action point at `do` when it is written, else at the step.
+    let do_line = action.as_ref().map_or(line, |a| a.line);
     let action = match action {
         None if index == 0 => Action::Start,
         None => Action::Stay,
@@ -446,7 +450,7 @@ fn step(sink: &mut Sink, ctx: &Context, mut t: Table, index: usize) -> (Step, bo
     };
     if index == 0 && action != Action::Start {
         sink.at_line(
-            line,
+            do_line,
             format!(
                 "the first step must start the program, not {:?}",
                 action.as_str()
@@ -455,13 +459,31 @@ fn step(sink: &mut Sink, ctx: &Context, mut t: Table, index: usize) -> (Step, bo
         );
     }
     if index > 0 && action == Action::Start {
-        sink.at_line(line, "only the first step starts the program", None);
+        sink.at_line(do_line, "only the first step starts the program", None);
     }
     if let Some(th) = &thread {
         check_thread(sink, ctx, th);
     }
     for h in hold.iter().flatten() {
         check_thread(sink, ctx, h);
+    }
+    if let Some(first) = hold.iter().flatten().next() {
+        if ctx.language == Some(Language::Python) {
+            sink.at_line(
+                first.line,
+                "`hold` needs an LLDB adapter: debugpy's continue resumes every thread",
+                Some("in debugpy's non-stop mode (launch = { stopAllThreadsOnSuspend = false }) line the threads up with wait_for, then continue".into()),
+            );
+        } else if action != Action::Continue {
+            sink.at_line(
+                first.line,
+                format!(
+                    "`hold` goes with do = \"continue\", not {:?}",
+                    action.as_str()
+                ),
+                None,
+            );
+        }
     }
 
     let mut ends = false;

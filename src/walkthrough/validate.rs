@@ -4,7 +4,7 @@
 //! of them in one pass.
 
 use super::parse::marker_hint;
-use super::{Action, Language, LoadError, MarkerIndex, MarkerRef, Walkthrough};
+use super::{Language, LoadError, MarkerIndex, MarkerRef, Walkthrough};
 use crate::project::Project;
 use std::path::PathBuf;
 
@@ -116,23 +116,6 @@ pub fn prepare_checked(project: &Project, w: Walkthrough) -> Result<Prepared, Ve
                     )),
                 );
             }
-        }
-        if !step.hold.is_empty() && w.language == Language::Python {
-            err(
-                step.line,
-                "`hold` needs an LLDB adapter: debugpy's continue resumes every thread".into(),
-                Some("in debugpy's non-stop mode (launch = { stopAllThreadsOnSuspend = false }) line the threads up with wait_for, then continue".into()),
-            );
-        }
-        if !step.hold.is_empty() && step.action != Action::Continue {
-            err(
-                step.line,
-                format!(
-                    "`hold` goes with do = \"continue\", not {:?}",
-                    step.action.as_str()
-                ),
-                None,
-            );
         }
     }
     for watch in &w.watch {
