@@ -379,3 +379,31 @@ fn bless_moves_a_stack_expected_of_a_thread_that_does_not_exist() {
     let (code, stdout, _) = run(&path, &[]);
     assert_eq!(code, Some(0), "{stdout}");
 }
+
+#[test]
+fn bless_refuses_a_name_error_from_debugpy() {
+    // The broken watch on the Python track: a name the program does not have.
+    let (path, _) = departed_copy(
+        "bless-python-name-error",
+        "walkthroughs/python/06-force-deadlock.toml",
+        &[(
+            "expr = \"global_shutdown\"",
+            "expr = \"_shutdown_of_a_module_not_imported\"",
+        )],
+    );
+    let wrong = std::fs::read_to_string(&path).expect("read");
+    let _serial = serial();
+    let (code, stdout, stderr) = run(&path, &["--bless"]);
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("+watch _shutdown = (not available here:"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("step 1 (line 19) watch _shutdown: the adapter could not evaluate it"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("dapwalk: blessed"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), wrong);
+    assert_eq!(leftovers(), Vec::<String>::new());
+}
