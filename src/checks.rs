@@ -75,6 +75,22 @@ impl ObservedThread {
     pub fn user_frames(&self) -> impl Iterator<Item = &ObservedFrame> {
         self.frames.iter().filter(|f| f.user)
     }
+
+    /// A thread whose frames (top first) are all the program's own, for tests.
+    #[cfg(test)]
+    pub(crate) fn of_user_frames(name: &str, frames: &[&str]) -> ObservedThread {
+        ObservedThread {
+            name: name.into(),
+            frames: frames
+                .iter()
+                .map(|f| ObservedFrame {
+                    name: f.to_string(),
+                    user: true,
+                    location: None,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The result of checking one step.

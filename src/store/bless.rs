@@ -567,7 +567,7 @@ pub fn report_lines(outcome: &BlessOutcome, shown_path: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::{ObservedFrame, ObservedStop, ObservedThread};
+    use crate::checks::{ObservedStop, ObservedThread};
     use crate::walkthrough::{parse_str, MarkerRef};
     use std::path::Path;
 
@@ -593,17 +593,7 @@ expect.end = "hang"
 "#;
 
     fn thread(name: &str, frames: &[&str]) -> ObservedThread {
-        ObservedThread {
-            name: name.into(),
-            frames: frames
-                .iter()
-                .map(|f| ObservedFrame {
-                    name: (*f).into(),
-                    user: true,
-                    location: None,
-                })
-                .collect(),
-        }
+        ObservedThread::of_user_frames(name, frames)
     }
 
     fn blessed(text: &str, obs: &Observation) -> (String, Blessed) {
