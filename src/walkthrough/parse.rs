@@ -1059,6 +1059,59 @@ expect.end = { exit = 0 }
     }
 
     #[test]
+    fn every_error_of_a_file_is_reported_at_once_in_plain_words() {
+        let bad = GOOD
+            .replace(
+                r#"break = ["port:exit-flag-store", "inner-submit"]"#,
+                r#"break = [30, "inner-submit"]"#,
+            )
+            .replace(r#"reason = "breakpoint""#, r#"reason = "brekpoint""#)
+            .replace("{ exit = 0 }", r#"{ exit = "zero" }"#);
+        let (w, errs) = parse_text(Path::new("w.toml"), &bad);
+        assert!(w.is_some(), "what parses is kept, to check its markers too");
+        let said: Vec<(usize, &str)> = errs.iter().map(|e| (e.line, e.message.as_str())).collect();
+        assert_eq!(
+            said,
+            [
+                (
+                    13,
+                    r#"break takes marker names as strings, like ["inner-submit"], not the number 30"#
+                ),
+                (
+                    14,
+                    r#"unknown stop reason "brekpoint"; did you mean "breakpoint"?"#
+                ),
+                (20, r#"exit takes a number, like 0, not the string "zero""#),
+            ]
+        );
+        assert!(
+            errs[0]
+                .hint
+                .as_deref()
+                .unwrap_or("")
+                .contains("line numbers are refused because"),
+            "{}",
+            errs[0]
+        );
+    }
+
+    #[test]
+    fn marker_hints_speak_the_track_s_comment() {
+        let python = GOOD
+            .replace(r#"language = "rust""#, r#"language = "python""#)
+            .replace(r#""port:exit-flag-store", "#, "")
+            .replace(r#"at = "port:exit-flag-store""#, r#"at = "inner-submit""#)
+            .replace(r#""inner-submit"]"#, r#""// @bp inner-submit"]"#);
+        let e = parse(&python).expect_err("a Rust comment in a Python walkthrough");
+        assert!(e.message.contains("`# @bp inner-submit`, not `//`"), "{e}");
+        let hint = e.hint.unwrap_or_default();
+        assert!(
+            hint.contains("# @bp NAME") && hint.contains("stdlib:"),
+            "{hint}"
+        );
+    }
+
+    #[test]
     fn hang_is_an_end() {
         let w = parse(&GOOD.replace("{ exit = 0 }", "\"hang\"")).expect("valid");
         assert_eq!(
