@@ -551,8 +551,16 @@ pub fn report_lines(outcome: &BlessOutcome, shown_path: &str) -> Vec<String> {
                     b.changed.join(", ")
                 ));
             }
+            // Expectations left for the same reason are said together, once.
+            let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
             for (what, why) in &b.skipped {
-                lines.push(format!("did not bless {at} {what}: {why}"));
+                match by_reason.iter_mut().find(|(w, _)| w == why) {
+                    Some((_, whats)) => whats.push(what),
+                    None => by_reason.push((why, vec![what])),
+                }
+            }
+            for (why, whats) in by_reason {
+                lines.push(format!("did not bless {at} {}: {why}", whats.join(", ")));
             }
             if lines.is_empty() {
                 lines.push(format!(
