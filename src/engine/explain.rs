@@ -334,7 +334,6 @@ pub fn infer_from_stacks(threads: &[ObservedThread]) -> Vec<RawWait> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::ObservedFrame;
 
     #[test]
     fn the_call_behind_a_submit_line() {
@@ -350,17 +349,7 @@ mod tests {
     }
 
     fn thread(name: &str, frames: &[&str]) -> ObservedThread {
-        ObservedThread {
-            name: name.into(),
-            frames: frames
-                .iter()
-                .map(|f| ObservedFrame {
-                    name: f.to_string(),
-                    user: true,
-                    location: None,
-                })
-                .collect(),
-        }
+        ObservedThread::of_user_frames(name, frames)
     }
 
     #[test]

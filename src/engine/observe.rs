@@ -53,10 +53,7 @@ impl Player<'_> {
                 Some("the threads let run are blocked and the others held".into())
             }
             Landing::Hung { .. } => Some("every thread blocked: a hang".into()),
-            Landing::StillRunning(after) => Some(format!(
-                "still running after {}s; paused to look",
-                after.as_secs_f64()
-            )),
+            Landing::StillRunning(after) => Some(crate::checks::still_running_note(*after)),
             _ => None,
         };
 
@@ -239,7 +236,7 @@ impl Player<'_> {
             }
             obs.watch.push((
                 w.name.clone(),
-                value.unwrap_or_else(|| format!("(not available here: {})", first_line(&last_err))),
+                value.unwrap_or_else(|| crate::checks::unavailable(first_line(&last_err))),
             ));
         }
         for expr in &step.evaluate {
