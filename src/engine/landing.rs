@@ -24,9 +24,6 @@ impl Player<'_> {
         let deadline = Instant::now() + step_timeout;
         let mut detector = HangDetector::new(opts.hang_samples);
         let mut first_stuck: Option<Instant> = None;
-        // On debugpy: the blocked picture for which the adapter last listed its threads, and
-        // how many it listed. Asked again when the picture changes and before declaring.
-        let mut listed: Option<(hang::Sample, usize)> = None;
         loop {
             let session = self.session()?;
             match session.wait_for_stop(opts.hang_poll).await {
@@ -42,19 +39,16 @@ impl Player<'_> {
                 HangRule::AdapterListedThreads => match &sample {
                     // Asking the adapter costs a request: only when the picture suggests it.
                     Some(s) if !hang::blocked_part(s).is_empty() => {
-                        let blocked = hang::blocked_part(s);
-                        let same = listed.as_ref().is_some_and(|(b, _)| *b == blocked);
-                        let declaring = same && detector.would_declare(&blocked);
-                        let n = match &listed {
-                            Some((_, n)) if same && !declaring => *n,
-                            // A program on its way out may take the adapter's server with
-                            // it: no answer is no hang, and the exit event follows.
-                            _ => match self.session()?.threads().await {
-                                Ok(t) => t.len(),
-                                Err(_) => 0,
-                            },
+                        // Asked at every such look: the count changes while the blocked
+                        // picture stays the same (a program thread starts, or sleeps through
+                        // the looks), and a count kept from an earlier look declared a
+                        // sleeping program hung on Python 3.12.
+                        // A program on its way out may take the adapter's server with it:
+                        // no answer is no hang, and the exit event follows.
+                        let n = match self.session()?.threads().await {
+                            Ok(t) => t.len(),
+                            Err(_) => 0,
                         };
-                        listed = Some((blocked, n));
                         hang::is_stuck_python(s, n)
                     }
                     _ => false,

@@ -164,11 +164,6 @@ impl HangDetector {
         self.observe_judged(sample, stuck)
     }
 
-    /// Whether one more stuck look at `sample` would declare the hang.
-    pub fn would_declare(&self, sample: &Sample) -> bool {
-        self.last.as_ref() == Some(sample) && self.streak + 1 >= self.needed
-    }
-
     /// Like [`HangDetector::observe`], with the stuck-or-not judgement made by the caller.
     pub fn observe_judged(&mut self, sample: Option<Sample>, stuck: bool) -> bool {
         match sample {
