@@ -249,7 +249,10 @@ fn every_rust_walkthrough_has_a_live_recording_that_is_replayed() {
         if path.extension().and_then(|e| e.to_str()) != Some("toml") {
             continue;
         }
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
         let recording = format!("codelldb-live.{stem}.jsonl");
         if !fixtures().join(&recording).is_file() || !listed.contains(&format!("\"{recording}\"")) {
             missing.push(recording);
