@@ -147,9 +147,19 @@ pub fn unavailable(error: &str) -> String {
 
 const UNAVAILABLE: &str = "(not available here: ";
 
+/// The same at a hang, on an adapter that cannot evaluate in threads blocked in C: why, and
+/// what stands in for the watch.
+pub fn unavailable_at_hang(error: &str) -> String {
+    format!(
+        "{UNAVAILABLE_AT_HANG}{error}; the adapter cannot evaluate in threads blocked in C, so who waits on whom is inferred from the stacks)"
+    )
+}
+
+const UNAVAILABLE_AT_HANG: &str = "(not available at a hang: ";
+
 /// Whether a watch value is an adapter's error rather than a value.
 pub fn is_unavailable(value: &str) -> bool {
-    value.starts_with(UNAVAILABLE)
+    value.starts_with(UNAVAILABLE) || value.starts_with(UNAVAILABLE_AT_HANG)
 }
 
 /// Whether an observation is of a program that was still running at the step's time limit.

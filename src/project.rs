@@ -77,17 +77,14 @@ impl Project {
     /// The project whose scenarios a walkthrough file names: the one around the file, else
     /// this one; the Python chosen for the run is kept.
     pub fn for_walkthrough(&self, file: &Path) -> Project {
-        // The folder around the file as written, links not followed (a project whose
-        // walkthroughs/ is a link to another's is still itself); a path that climbs with `..`
-        // is looked at where it really is.
-        let as_written = std::path::absolute(file)
-            .ok()
-            .filter(|p| !p.components().any(|c| c == std::path::Component::ParentDir));
-        let around = as_written.and_then(|f| Self::enclosing(&f)).or_else(|| {
-            let file = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
-            Self::enclosing(&file)
+        // The folders around the file as it was named come first: a project whose
+        // `walkthroughs/` is a link to another's is still the project it was named in.
+        let named = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+        let enclosing = Self::enclosing(&named).or_else(|| {
+            let real = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
+            Self::enclosing(&real)
         });
-        match around {
+        match enclosing {
             Some(p) if p.root.canonicalize().ok() != self.root.canonicalize().ok() => {
                 p.with_python(self.python.clone())
             }

@@ -381,6 +381,18 @@ fn spec(name: &str) -> Spec {
         "atexit_order" => (Some(exit_0(ATEXIT_ORDER)), None, LIMIT),
         "submit_shutdown" => (Some(exit_0(SUBMIT_SHUTDOWN)), None, LIMIT),
         "leaked_executor" => (Some(exit_0("main done\ntask done\n")), None, LIMIT),
+        // The programs users bring (issue 12): each hangs every run.
+        "lock_order" | "self_join" => (None, Some(QUIET_HANG), LIMIT),
+        "lost_sentinel" => (
+            None,
+            Some(Hang {
+                stdout: "1\n2\n3\n",
+                stderr: Stderr::EndsWith(&[
+                    "RuntimeError: the producer failed before its sentinel",
+                ]),
+            }),
+            LIMIT,
+        ),
         other => panic!("no documented outcome for {other}"),
     };
     Spec {
@@ -451,6 +463,9 @@ fn binary(name: &str) -> &'static str {
         "solution3_externalqueue" => env!("CARGO_BIN_EXE_solution3_externalqueue"),
         "solution4_timeout" => env!("CARGO_BIN_EXE_solution4_timeout"),
         "pep3148_mutual" => env!("CARGO_BIN_EXE_pep3148_mutual"),
+        "lock_order" => env!("CARGO_BIN_EXE_lock_order"),
+        "lost_sentinel" => env!("CARGO_BIN_EXE_lost_sentinel"),
+        "self_join" => env!("CARGO_BIN_EXE_self_join"),
         other => panic!("no Rust binary for {other}"),
     }
 }
@@ -704,6 +719,18 @@ fn submit_shutdown() {
 #[test]
 fn leaked_executor() {
     deterministic("leaked_executor", &ALL);
+fn lock_order() {
+    deterministic("lock_order", &ALL);
+}
+
+#[test]
+fn lost_sentinel() {
+    deterministic("lost_sentinel", &ALL);
+}
+
+#[test]
+fn self_join() {
+    deterministic("self_join", &ALL);
 }
 
 /// `ALWAYS_DEADLOCK_SLEEP` overrides the sleep: a long one still hangs, as a debugger would see.
@@ -780,6 +807,7 @@ fn markers_agree_between_rust_and_python() {
 }
 
 const PROGRAMS: [&str; 20] = [
+const PROGRAMS: [&str; 15] = [
     "no_deadlock",
     "sometimes_deadlock",
     "always_deadlock",
@@ -800,6 +828,9 @@ const PROGRAMS: [&str; 20] = [
     "atexit_order",
     "submit_shutdown",
     "leaked_executor",
+    "lock_order",
+    "lost_sentinel",
+    "self_join",
 ];
 
 /// The statements the talk's code shows for each program: whether `wait_on_future` begins with

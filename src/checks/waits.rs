@@ -74,6 +74,11 @@ pub struct ExplainedWait {
     /// Why those threads, in words: `held by X`, `queued in executor 0's work queue, whose
     /// only worker is X`, `no thread holds it`.
     pub why: String,
+    /// For a queue nobody holds: no live thread can put to it, because every other thread
+    /// that still exists waits itself (the producer that would have put has ended). Derived
+    /// from which threads exist and which wait, never from the walkthrough.
+    #[serde(default)]
+    pub no_live_putter: bool,
 }
 
 /// A cycle of waits.
@@ -88,8 +93,10 @@ pub struct Cycle {
 impl Explanation {
     /// The narrative line of each wait (`MainThread joins TPExecutor-0_0`), thread by thread:
     /// what `expect.waits` is compared with.
+    /// A queue no live thread can put to says so in its line (`Consumer waits on queue Queue,
+    /// which no live thread can put to`), so a walkthrough checks it.
     pub fn lines(&self) -> Vec<String> {
-        self.waits.iter().map(|w| wait_line(&w.wait)).collect()
+        self.waits.iter().map(explained_line).collect()
     }
 
     /// The explanation as a person reads it: each wait with who could end it, the threads
@@ -129,10 +136,21 @@ impl Explanation {
             Some(c) => {
                 let mut path = c.chain.join(" → ");
                 path.push_str(&format!(" → {}", c.closes_at));
-                if c.chain.last() == Some(&c.closes_at) {
+                let after: Vec<&str> = c
+                    .chain
+                    .iter()
+                    .skip_while(|t| **t != c.closes_at)
+                    .skip(1)
+                    .map(String::as_str)
+                    .collect();
+                if after.is_empty() {
                     format!("deadlock: {path} ({} waits on itself)", c.closes_at)
                 } else {
-                    format!("deadlock: a cycle of waits {path}")
+                    format!(
+                        "deadlock: a cycle of waits {path} ({} waits on itself through {})",
+                        c.closes_at,
+                        after.join(" and ")
+                    )
                 }
             }
             None if self.waits.is_empty() => "no thread waits on anything recorded".into(),
@@ -148,6 +166,11 @@ impl Explanation {
                 let stuck: Vec<&ExplainedWait> =
                     self.waits.iter().filter(|w| w.by.is_empty()).collect();
                 match stuck.first() {
+                    Some(w) if w.no_live_putter => format!(
+                        "no cycle: {} and no live thread can put to it (starvation: a lost \
+                         sentinel or wake-up)",
+                        wait_line(&w.wait)
+                    ),
                     Some(w) => format!(
                         "no cycle: {} and nothing can end that wait (starvation or a lost \
                          wake-up)",
@@ -187,6 +210,11 @@ impl Explanation {
                 mermaid_text(&object_text(&w.wait))
             ));
             out.push_str(&format!("  {t} -->|{}| {o}\n", verb(w.wait.kind)));
+            if w.no_live_putter {
+                out.push_str(&format!(
+                    "  {o} -.->|put to by| x{i}((\"no live thread\"))\n"
+                ));
+            }
             for b in &w.by {
                 let known = ids.contains_key(b);
                 let bt = id(b, &mut ids);
@@ -244,6 +272,17 @@ fn object_text(w: &RawWait) -> String {
     }
 }
 
+/// The narrative line of one wait with what its explanation adds to it.
+fn explained_line(w: &ExplainedWait) -> String {
+    if w.no_live_putter {
+        format!("{}, {NO_LIVE_PUTTER}", wait_line(&w.wait))
+    } else {
+        wait_line(&w.wait)
+    }
+}
+
+const NO_LIVE_PUTTER: &str = "which no live thread can put to";
+
 /// The narrative line of one wait.
 pub fn wait_line(w: &RawWait) -> String {
     match w.kind {
@@ -256,11 +295,29 @@ pub fn wait_line(w: &RawWait) -> String {
 /// (portable names), waiting or not: the workers of an executor are found among them by name
 /// (`TPExecutor-N_M` as the kernel shows it, `ThreadPoolExecutor-N_M` in Python).
 pub fn explain(threads: &[String], raw: Vec<RawWait>, source: &str) -> Explanation {
+    // A thread that waits on nothing recorded is still running (or stopped by the debugger):
+    // it could put to a queue.
+    let free: Vec<String> = threads
+        .iter()
+        .filter(|t| !raw.iter().any(|w| &w.thread == *t))
+        .cloned()
+        .collect();
     let mut waits: Vec<ExplainedWait> = raw
-        .into_iter()
+        .iter()
         .map(|w| {
-            let (by, why) = completers(&w, threads);
-            ExplainedWait { wait: w, by, why }
+            let (by, why) = completers(w, threads, &free);
+            let no_live_putter = w.kind == WaitKind::Queue && w.owner.is_none() && by.is_empty();
+            let why = if no_live_putter {
+                no_putter_why(w, &raw)
+            } else {
+                why
+            };
+            ExplainedWait {
+                wait: w.clone(),
+                by,
+                why,
+                no_live_putter,
+            }
         })
         .collect();
     // MainThread first, then by name: the order a reader follows and `expect.waits` lists.
@@ -268,11 +325,6 @@ pub fn explain(threads: &[String], raw: Vec<RawWait>, source: &str) -> Explanati
         (a.wait.thread != "MainThread", &a.wait.thread)
             .cmp(&(b.wait.thread != "MainThread", &b.wait.thread))
     });
-    let free = threads
-        .iter()
-        .filter(|t| !waits.iter().any(|w| &w.wait.thread == *t))
-        .cloned()
-        .collect();
     let cycle = find_cycle(&waits);
     Explanation {
         waits,
@@ -284,7 +336,7 @@ pub fn explain(threads: &[String], raw: Vec<RawWait>, source: &str) -> Explanati
 }
 
 /// Who could end `w`, and why in words.
-fn completers(w: &RawWait, threads: &[String]) -> (Vec<String>, String) {
+fn completers(w: &RawWait, threads: &[String], free: &[String]) -> (Vec<String>, String) {
     if let Some(owner) = &w.owner {
         let how = match w.kind {
             WaitKind::Future => "run by",
@@ -321,12 +373,40 @@ fn completers(w: &RawWait, threads: &[String]) -> (Vec<String>, String) {
         );
         return (w.candidates.clone(), why);
     }
+    if w.kind == WaitKind::Queue {
+        let putters: Vec<String> = free.iter().filter(|t| **t != w.thread).cloned().collect();
+        if !putters.is_empty() {
+            let why = format!(
+                "nobody holds it; a thread that waits on nothing could still put to it: {}",
+                putters.join(", ")
+            );
+            return (putters, why);
+        }
+    }
     let why = match w.kind {
-        WaitKind::Queue => "no thread is known to put to it",
+        WaitKind::Queue => "no live thread can put to it",
         WaitKind::Future => "no thread runs it and no work queue holds it",
         _ => "no thread holds it",
     };
     (Vec::new(), why.to_string())
+}
+
+/// Why no live thread can put to `w`'s queue: the other threads that exist, each with its own
+/// wait, or that there is none.
+fn no_putter_why(w: &RawWait, all: &[RawWait]) -> String {
+    let others: Vec<String> = all
+        .iter()
+        .filter(|o| o.thread != w.thread)
+        .map(wait_line)
+        .collect();
+    if others.is_empty() {
+        "no live thread can put to it: no other thread exists".into()
+    } else {
+        format!(
+            "no live thread can put to it: every other live thread waits itself ({})",
+            others.join("; ")
+        )
+    }
 }
 
 /// The threads whose waits can never end, then a cycle among them. A thread can still move
@@ -471,23 +551,101 @@ mod tests {
         let threads = names(&["MainThread", "Thread-1"]);
         let e = explain(
             &threads,
-            vec![
-                join("MainThread", "Thread-1"),
-                RawWait {
-                    thread: "Thread-1".into(),
-                    kind: WaitKind::Queue,
-                    object: "Queue".into(),
-                    site: None,
-                    owner: None,
-                    queued_in: None,
-                    candidates: Vec::new(),
-                    called_from: None,
-                },
-            ],
+            vec![join("MainThread", "Thread-1"), queue_wait("Thread-1")],
             "test",
         );
         assert_eq!(e.cycle_line(), "cycle: none");
         assert!(e.verdict().contains("starvation"), "{}", e.verdict());
+    }
+
+    fn queue_wait(thread: &str) -> RawWait {
+        RawWait {
+            thread: thread.into(),
+            kind: WaitKind::Queue,
+            object: "Queue".into(),
+            site: None,
+            owner: None,
+            queued_in: None,
+            candidates: Vec::new(),
+            called_from: None,
+        }
+    }
+
+    #[test]
+    fn a_queue_whose_producer_died_has_no_live_thread_that_can_put() {
+        // lost_sentinel at its hang: the producer has ended, so only main and the consumer
+        // exist, and main waits itself.
+        let threads = names(&["MainThread", "Consumer"]);
+        let e = explain(
+            &threads,
+            vec![queue_wait("Consumer"), join("MainThread", "Consumer")],
+            "test",
+        );
+        assert_eq!(
+            e.lines(),
+            names(&[
+                "MainThread joins Consumer",
+                "Consumer waits on queue Queue, which no live thread can put to"
+            ])
+        );
+        let consumer = &e.waits[1];
+        assert!(consumer.no_live_putter);
+        assert_eq!(consumer.by, Vec::<String>::new());
+        assert_eq!(
+            consumer.why,
+            "no live thread can put to it: every other live thread waits itself \
+             (MainThread joins Consumer)"
+        );
+        assert_eq!(
+            e.verdict(),
+            "no cycle: Consumer waits on queue Queue and no live thread can put to it \
+             (starvation: a lost sentinel or wake-up)"
+        );
+        assert!(e
+            .report_lines()
+            .iter()
+            .any(|l| l.contains("no live thread can put")));
+        assert!(
+            e.mermaid()
+                .contains("o1 -.->|put to by| x1((\"no live thread\"))"),
+            "{}",
+            e.mermaid()
+        );
+        let json = serde_json::to_value(&e).unwrap_or_default();
+        assert_eq!(json["waits"][1]["no_live_putter"], true, "{json}");
+    }
+
+    #[test]
+    fn a_live_producer_could_still_put() {
+        // The same consumer while its producer still runs (a breakpoint stop): no starvation.
+        let threads = names(&["MainThread", "Consumer", "Producer"]);
+        let e = explain(
+            &threads,
+            vec![queue_wait("Consumer"), join("MainThread", "Consumer")],
+            "test",
+        );
+        let consumer = &e.waits[1];
+        assert!(!consumer.no_live_putter);
+        assert_eq!(consumer.by, names(&["Producer"]));
+        assert!(
+            consumer.why.contains("could still put to it: Producer"),
+            "{}",
+            consumer.why
+        );
+        assert_eq!(e.cycle, None);
+        assert_eq!(
+            e.verdict(),
+            "no cycle: every wait has a thread that could end it"
+        );
+    }
+
+    #[test]
+    fn a_lone_consumer_has_nobody_to_put() {
+        let e = explain(&names(&["Consumer"]), vec![queue_wait("Consumer")], "test");
+        assert_eq!(
+            e.waits[0].why,
+            "no live thread can put to it: no other thread exists"
+        );
     }
 
     #[test]
@@ -520,6 +678,10 @@ mod tests {
                 "Thread-1".into()
             ))
         );
-        assert!(e.verdict().starts_with("deadlock: a cycle"));
+        assert_eq!(
+            e.verdict(),
+            "deadlock: a cycle of waits MainThread → Thread-1 → Thread-2 → Thread-1 \
+             (Thread-1 waits on itself through Thread-2)"
+        );
     }
 }

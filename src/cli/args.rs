@@ -291,9 +291,11 @@ pub struct PresentArgs {
 pub struct CoachArgs {
     /// The walkthrough to follow.
     pub path: PathBuf,
-    /// The port on 127.0.0.1 to listen on (default: one the system chooses, printed).
-    #[arg(long, default_value_t = 0)]
-    pub port: u16,
+    /// The port on 127.0.0.1 to listen on (0: one the system chooses). Default: the one the
+    /// walkthrough's `Coach: …` launch configurations name, 4700 + its number for Rust,
+    /// 4800 + its number for Python.
+    #[arg(long)]
+    pub port: Option<u16>,
     /// Write the session as a new walkthrough to FILE when it ends (each stop a step).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,

@@ -375,7 +375,9 @@ fn coach(project: &Project, registry: &Registry, args: CoachArgs) -> Result<Exit
         Language::Rust => None,
     };
     let options = crate::coach::CoachOptions {
-        port: args.port,
+        port: args
+            .port
+            .unwrap_or_else(|| crate::editor::coach::port(&prep.walkthrough)),
         explicit: args.adapters.explicit(),
         record: args.record.clone(),
         stdlib,

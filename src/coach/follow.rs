@@ -8,18 +8,15 @@ use super::narrate::{self, Landing};
 use super::proxy::{Link, Tap};
 use super::record::Recorder;
 use crate::adapters::{Dialect, HangRule, WatchFrame};
-use crate::checks::{
-    normalize_frame_name, Observation, ObservedEnd, ObservedFrame, ObservedStop, ObservedThread,
-};
+use crate::checks::{Observation, ObservedEnd, ObservedStop, ObservedThread};
 use crate::dap::protocol::{self, EvalContext, Frame};
 use crate::engine::explain::{caller_of_wait, infer_from_stacks};
-use crate::engine::portable_thread_name;
+use crate::engine::{observe, portable_thread_name};
 use crate::os::hang::{self, HangDetector};
-use crate::walkthrough::{Action, MarkerRef, Prepared};
+use crate::walkthrough::{Action, Prepared};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeSet, VecDeque};
-use std::path::Path;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -393,42 +390,17 @@ impl<'a> Follower<'a> {
                     WatchFrame::Top => frames.first().map(|f| f.id),
                     _ => shown.or(frames.first()).map(|f| f.id),
                 };
-                marked = frames
-                    .iter()
-                    .find(|f| f.path().is_some())
-                    .and_then(|f| Some((f.path()?.to_string(), f.line)))
-                    .filter(|(p, l)| !self.prep.markers.at(Path::new(p), *l as usize).is_empty())
-                    .or_else(|| shown.and_then(|f| Some((f.path()?.to_string(), f.line))));
+                marked = observe::marked(&self.prep.markers, &frames, shown)
+                    .and_then(|f| Some((f.path()?.to_string(), f.line)));
             }
             obs.threads.push(ObservedThread {
                 name,
-                frames: frames
-                    .iter()
-                    .map(|f| ObservedFrame {
-                        name: normalize_frame_name(&f.name),
-                        user: dialect.shown_frame(f),
-                        location: f.file_name().map(|n| format!("{n}:{}", f.line)),
-                    })
-                    .collect(),
+                frames: observe::observed_frames(dialect, &frames),
             });
         }
         if let (Landing::Stopped, Some(id)) = (landing, stopped_id) {
             let (at, location) = match &marked {
-                Some((path, line)) => (
-                    self.prep
-                        .markers
-                        .at(Path::new(path), *line as usize)
-                        .into_iter()
-                        .cloned()
-                        .collect::<Vec<MarkerRef>>(),
-                    Some(format!(
-                        "{}:{line}",
-                        Path::new(path)
-                            .file_name()
-                            .map(|n| n.to_string_lossy().into_owned())
-                            .unwrap_or_default()
-                    )),
-                ),
+                Some((path, line)) => observe::place(&self.prep.markers, path, *line),
                 None => (Vec::new(), None),
             };
             obs.stop = Some(ObservedStop {
@@ -478,7 +450,13 @@ impl<'a> Follower<'a> {
             let names: Vec<String> = self.names.iter().map(|(_, n)| n.clone()).collect();
             let mut e = crate::checks::explain(
                 &names,
-                infer_from_stacks(&obs.threads),
+                infer_from_stacks(&obs.threads, &|file| {
+                    // The program's own lines name its locks, threads and futures.
+                    let source = &self.prep.source;
+                    (source.file_name()?.to_str()? == file)
+                        .then(|| std::fs::read_to_string(source).ok())
+                        .flatten()
+                }),
                 "inferred from the call stacks by the coach",
             );
             for w in &mut e.waits {

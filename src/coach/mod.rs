@@ -27,7 +27,9 @@ use tokio::sync::mpsc;
 
 /// How the coach runs.
 pub struct CoachOptions {
-    /// The port to listen on (127.0.0.1 only); 0 lets the system choose.
+    /// The port to listen on (127.0.0.1 only); 0 lets the system choose. The command line's
+    /// default is the walkthrough's port in the generated configurations
+    /// (`editor::coach::port`).
     pub port: u16,
     /// Paths given on the command line for the adapters.
     pub explicit: Explicit,
@@ -42,7 +44,7 @@ pub struct CoachOptions {
 /// Why the coach stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum CoachError {
-    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    #[error("cannot listen on 127.0.0.1:{port}: {source} (if another dapwalk coach listens there, stop it or pass another --port)")]
     Listen {
         port: u16,
         #[source]

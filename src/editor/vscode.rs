@@ -54,6 +54,9 @@ pub struct Config {
     /// object; the merged environment is sent back the same way.
     pub env_as_list: bool,
     pub pre_launch_task: Option<String>,
+    /// `debugServer`: VS Code connects to this port instead of starting the adapter (the
+    /// generated `Coach: …` configurations, [`super::coach`]).
+    pub debug_server: Option<u16>,
     /// Every other key, passed to the adapter as written.
     pub keys: Map<String, Value>,
 }
@@ -293,6 +296,14 @@ fn resolve(obj: &Map<String, Value>, root: &Path) -> Result<Config, String> {
         .get("preLaunchTask")
         .and_then(Value::as_str)
         .map(str::to_string);
+    let debug_server = match obj.get("debugServer") {
+        None => None,
+        Some(v) => Some(
+            v.as_u64()
+                .and_then(|p| u16::try_from(p).ok())
+                .ok_or_else(|| format!("debugServer {v} is not a port number"))?,
+        ),
+    };
     let keys = obj
         .into_iter()
         .filter(|(k, _)| !EDITOR_KEYS.contains(&k.as_str()) && k != "program")
@@ -305,6 +316,7 @@ fn resolve(obj: &Map<String, Value>, root: &Path) -> Result<Config, String> {
         env,
         env_as_list,
         pre_launch_task,
+        debug_server,
         keys,
     })
 }
@@ -444,7 +456,7 @@ pub fn cargo_build(root: &Path, cargo: &Cargo) -> Result<PathBuf, String> {
 }
 
 /// The configuration a learner uses for `w` with `dialect`: the one whose program and
-/// environment fit it.
+/// environment fit it (not a `Coach: …` one, which is generated from it).
 pub fn for_walkthrough<'a>(
     configs: &'a [Config],
     w: &Walkthrough,
@@ -452,7 +464,7 @@ pub fn for_walkthrough<'a>(
 ) -> Option<&'a Config> {
     configs
         .iter()
-        .filter(|c| c.dialect.name() == dialect.name())
+        .filter(|c| c.dialect.name() == dialect.name() && c.debug_server.is_none())
         .find(|c| c.fits(w).is_ok())
 }
 
@@ -511,7 +523,11 @@ pub fn consistency(project: &Project) -> Result<Vec<String>, String> {
     let root = &project.root;
     let configs = load(root)?;
     let mut problems = Vec::new();
-    let tasks = task_labels(root)?;
+    let tasks = tasks(root)?;
+    let labels: Vec<&str> = tasks
+        .iter()
+        .filter_map(|t| t.get("label").and_then(Value::as_str))
+        .collect();
     for c in &configs {
         let scenario = c.scenario().unwrap_or_default();
         let source = project.program_source(c.language(), &scenario);
@@ -554,7 +570,7 @@ pub fn consistency(project: &Project) -> Result<Vec<String>, String> {
             }
         }
         if let Some(t) = &c.pre_launch_task {
-            if !tasks.contains(t) {
+            if !labels.contains(&t.as_str()) {
                 problems.push(format!(
                     "{:?}: preLaunchTask {t:?} is not a task in {TASKS_JSON}",
                     c.name
@@ -573,6 +589,7 @@ pub fn consistency(project: &Project) -> Result<Vec<String>, String> {
             for d in registry.for_language(lang) {
                 let any = configs.iter().any(|c| {
                     c.dialect.name() == d.name()
+                        && c.debug_server.is_none()
                         && c.language() == lang
                         && c.scenario().as_deref() == Some(&name)
                 });
@@ -585,6 +602,7 @@ pub fn consistency(project: &Project) -> Result<Vec<String>, String> {
             }
         }
     }
+    problems.extend(super::coach::problems(project, &configs, &tasks));
     let files = walkthrough::collect(project, &[])?;
     for f in files {
         let w = walkthrough::load(&f).map_err(|e| e.to_string())?;
@@ -608,7 +626,8 @@ pub fn consistency(project: &Project) -> Result<Vec<String>, String> {
     Ok(problems)
 }
 
-fn task_labels(root: &Path) -> Result<Vec<String>, String> {
+/// The tasks of `.vscode/tasks.json` as written (none without the file).
+pub fn tasks(root: &Path) -> Result<Vec<Value>, String> {
     let path = root.join(TASKS_JSON);
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Ok(Vec::new());
@@ -617,10 +636,8 @@ fn task_labels(root: &Path) -> Result<Vec<String>, String> {
     Ok(doc
         .get("tasks")
         .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|t| t.get("label").and_then(Value::as_str).map(str::to_string))
-        .collect())
+        .cloned()
+        .unwrap_or_default())
 }
 
 fn stems(dir: &Path, ext: &str) -> Vec<String> {

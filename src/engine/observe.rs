@@ -6,11 +6,12 @@
 
 use super::explain::Listed;
 use super::player::{first_line, Landing, Player, StepError};
-use crate::adapters::WatchFrame;
+use crate::adapters::{Dialect, WaitField, WatchFrame};
 use crate::checks::{
     normalize_frame_name, Observation, ObservedEnd, ObservedFrame, ObservedStop, ObservedThread,
 };
-use crate::walkthrough::{Action, MarkerRef, Step};
+use crate::dap::protocol::Frame;
+use crate::walkthrough::{Action, MarkerIndex, MarkerRef, Step};
 use std::path::Path;
 
 impl Player<'_> {
@@ -107,23 +108,12 @@ impl Player<'_> {
                 } else if let Some(f) = shown {
                     top_user_frame = Some((f.id, f.path().map(str::to_string), f.line));
                 }
-                marked_frame = frames
-                    .iter()
-                    .find(|f| f.path().is_some())
-                    .and_then(|f| Some((f.id, f.path()?.to_string(), f.line)))
-                    .filter(|(_, p, l)| !self.prep.markers.at(Path::new(p), *l as usize).is_empty())
-                    .or_else(|| shown.and_then(|f| Some((f.id, f.path()?.to_string(), f.line))));
+                marked_frame = marked(&self.prep.markers, &frames, shown)
+                    .and_then(|f| Some((f.id, f.path()?.to_string(), f.line)));
             }
             obs.threads.push(ObservedThread {
                 name,
-                frames: frames
-                    .iter()
-                    .map(|f| ObservedFrame {
-                        name: normalize_frame_name(&f.name),
-                        user: dialect.shown_frame(f),
-                        location: f.file_name().map(|n| format!("{n}:{}", f.line)),
-                    })
-                    .collect(),
+                frames: observed_frames(dialect, &frames),
             });
         }
         if let (Landing::Stopped(_) | Landing::Stayed, Some(id)) = (landing, stopped_id) {
@@ -136,21 +126,7 @@ impl Player<'_> {
                     .unwrap_or_default(),
             };
             let (at, location) = match &marked_frame {
-                Some((_, path, line)) => (
-                    self.prep
-                        .markers
-                        .at(Path::new(path), *line as usize)
-                        .into_iter()
-                        .cloned()
-                        .collect::<Vec<MarkerRef>>(),
-                    Some(format!(
-                        "{}:{line}",
-                        Path::new(path)
-                            .file_name()
-                            .map(|n| n.to_string_lossy().into_owned())
-                            .unwrap_or_default()
-                    )),
-                ),
+                Some((_, path, line)) => place(&self.prep.markers, path, *line),
                 _ => (Vec::new(), None),
             };
             obs.stop = Some(ObservedStop {
@@ -234,10 +210,17 @@ impl Player<'_> {
                     }
                 }
             }
-            obs.watch.push((
-                w.name.clone(),
-                value.unwrap_or_else(|| crate::checks::unavailable(first_line(&last_err))),
-            ));
+            // At a hang on an adapter that cannot evaluate in blocked threads, say so, and
+            // what stands in for the watch.
+            let why = if matches!(landing, Landing::Hung { .. })
+                && !holding
+                && dialect.wait_record_expr(WaitField::Count).is_none()
+            {
+                crate::checks::unavailable_at_hang(first_line(&last_err))
+            } else {
+                crate::checks::unavailable(first_line(&last_err))
+            };
+            obs.watch.push((w.name.clone(), value.unwrap_or(why)));
         }
         for expr in &step.evaluate {
             if let Some(why) = &refused {
@@ -274,6 +257,55 @@ impl Player<'_> {
 /// The name a walkthrough uses for a thread. The main thread is `MainThread` whatever the
 /// adapter calls it (LLDB shows the program's name, cut to 15 characters); other threads keep
 /// the name the learner sees in the editor's call stack.
+/// The frame a stop is named after: the first frame with a source, when its line carries a
+/// marker (a stdlib breakpoint's frame on the Python track), else the `shown` one (the top
+/// user frame) if it has a source.
+pub(crate) fn marked<'a>(
+    markers: &MarkerIndex,
+    frames: &'a [Frame],
+    shown: Option<&'a Frame>,
+) -> Option<&'a Frame> {
+    frames
+        .iter()
+        .find(|f| f.path().is_some())
+        .filter(|f| {
+            f.path()
+                .is_some_and(|p| !markers.at(Path::new(p), f.line as usize).is_empty())
+        })
+        .or_else(|| shown.filter(|f| f.path().is_some()))
+}
+
+/// A stop's place: the markers on `path:line` and `FILE:LINE` as the checks show it.
+pub(crate) fn place(
+    markers: &MarkerIndex,
+    path: &str,
+    line: i64,
+) -> (Vec<MarkerRef>, Option<String>) {
+    let at = markers
+        .at(Path::new(path), line as usize)
+        .into_iter()
+        .cloned()
+        .collect();
+    let file = Path::new(path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    (at, Some(format!("{file}:{line}")))
+}
+
+/// A thread's frames as the checks compare them: normalized names, which ones the editor
+/// shows, `FILE:LINE`.
+pub(crate) fn observed_frames(dialect: &dyn Dialect, frames: &[Frame]) -> Vec<ObservedFrame> {
+    frames
+        .iter()
+        .map(|f| ObservedFrame {
+            name: normalize_frame_name(&f.name),
+            user: dialect.shown_frame(f),
+            location: f.file_name().map(|n| format!("{n}:{}", f.line)),
+        })
+        .collect()
+}
+
 pub fn portable_thread_name(name: &str, id: i64, debuggee_pid: Option<u32>) -> String {
     if debuggee_pid.is_some_and(|p| i64::from(p) == id) || name == "MainThread" {
         "MainThread".into()

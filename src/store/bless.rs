@@ -700,6 +700,22 @@ expect.end = "hang"
     }
 
     #[test]
+    fn a_watch_debugpy_cannot_read_at_a_hang_is_not_blessed() {
+        let mut obs = observation();
+        obs.watch[0].1 = crate::checks::unavailable_at_hang(
+            "adapter refused \"evaluate\": Unable to find thread for evaluation",
+        );
+        let (out, done) = blessed(TEXT, &obs);
+        assert!(out.contains("_shutdown = true"), "left as written: {out}");
+        assert!(
+            done.skipped
+                .iter()
+                .any(|(k, why)| k == "watch _shutdown" && why.contains("could not evaluate")),
+            "{done:?}"
+        );
+    }
+
+    #[test]
     fn an_adapter_error_and_a_program_still_running_are_not_blessed() {
         let mut obs = observation();
         obs.watch[0].1 = crate::checks::unavailable("adapter refused \"evaluate\": NameError");

@@ -8,14 +8,17 @@
 //
 // PLAN: { "adapterID": "lldb-dap", "launch": {...}, "breakpoints": {FILE: [LINES]},
 //         "actions": [ ... ] }, each action one of
-//   {"wait": "stopped"}                      the next stopped event
-//   {"console": "REGEX"}                     a console output event matching REGEX
+//   {"wait": "stopped"}                      the next stopped event (or any event named)
+//   {"console": "REGEX"}                     a console output event matching REGEX (not
+//                                            waited for without the coach, --adapter)
 //   {"set": {FILE: [LINES]}}                 setBreakpoints for each file
 //   {"do": "continue|next|stepIn|pause", "thread": "NAME"}   on the named thread
 //                                            (MainThread: the first thread listed)
-//   {"look": true}                           threads, then stackTrace of each thread
+//   {"look": true | N}                       threads, then stackTrace of each thread (N times)
 //   {"end": "disconnect" | "close" | "hold"} disconnect; just close; or wait to be killed
-// OUT: every message the client received, in order ({"received": [...]}).
+// OUT: every message the client received, in order ({"received": [...]}), each request's
+// round trip in ms ("rtts": [{command, ms}]) and each stop's stopped event → first stackTrace
+// response in ms ("stops").
 'use strict';
 const fs = require('fs');
 const { DebugClient } = require('@vscode/debugadapter-testsupport');
@@ -26,7 +29,14 @@ const opt = {};
 for (let i = 0; i < rest.length; i += 2) opt[rest[i].replace(/^--/, '')] = rest[i + 1];
 
 const received = [];
-const save = () => fs.writeFileSync(outFile, JSON.stringify({ received }, null, 1));
+// Timings for scripts/bench-coach: each request's round trip, and each stop's time from the
+// stopped event to the first stackTrace response after it (what the learner waits for).
+const started = process.hrtime.bigint();
+const now = () => Number(process.hrtime.bigint() - started) / 1e6;
+const rtts = [];
+const stops = [];
+let stoppedAt = null;
+const save = () => fs.writeFileSync(outFile, JSON.stringify({ received, rtts, stops }, null, 1));
 const TIMEOUT = 60000;
 
 function withTimeout(p, what) {
@@ -62,8 +72,19 @@ async function main() {
     let m;
     try { m = JSON.parse(body); } catch (e) { m = { unparsed: body }; }
     received.push(m);
+    if (m.type === 'event' && m.event === 'stopped') stoppedAt = now();
+    if (m.type === 'response' && m.command === 'stackTrace' && stoppedAt !== null) {
+      stops.push(now() - stoppedAt);
+      stoppedAt = null;
+    }
     if (m.type === 'event') push(m);
     return dispatch(body);
+  };
+  const send = dc.send.bind(dc);
+  dc.send = (command, args, ...rest) => {
+    const t = now();
+    const done = () => rtts.push({ command, ms: now() - t });
+    return send(command, args, ...rest).then(r => { done(); return r; }, e => { done(); throw e; });
   };
   // Reverse requests are answered the way VS Code would for the launch configurations here.
   dc.on('runInTerminal', () => {});
@@ -86,8 +107,10 @@ async function main() {
   await dc.configurationDoneRequest();
   await withTimeout(launched, 'launch');
   for (const a of plan.actions) {
-    if (a.wait === 'stopped') await next(e => e.event === 'stopped', 'stopped');
-    else if (a.console) {
+    if (a.wait) await next(e => e.event === a.wait, a.wait);
+    else if (a.console && opt.adapter) {
+      // Without the coach there is nothing to read.
+    } else if (a.console) {
       const re = new RegExp(a.console);
       await next(e => e.event === 'output' && e.body.category === 'console' && re.test(e.body.output), `console ${a.console}`);
     } else if (a.set) {
@@ -98,8 +121,10 @@ async function main() {
       const id = await threadId(a.thread || 'MainThread');
       await dc.send(a.do, { threadId: id });
     } else if (a.look) {
-      const t = (await dc.threadsRequest()).body.threads;
-      for (const th of t) await dc.stackTraceRequest({ threadId: th.id, levels: 20 });
+      for (let n = 0; n < (a.look === true ? 1 : a.look); n++) {
+        const t = (await dc.threadsRequest()).body.threads;
+        for (const th of t) await dc.stackTraceRequest({ threadId: th.id, levels: 20 });
+      }
     } else if (a.end === 'disconnect') {
       await dc.disconnectRequest({ terminateDebuggee: true });
       save();

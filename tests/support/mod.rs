@@ -158,6 +158,21 @@ pub fn leftovers() -> Vec<String> {
     running(|p| procs::environ(p.pid).iter().any(|e| marks.contains(e)))
 }
 
+/// Plays `file` with `dapwalk run [extra] --project PROJECT FILE` (a scratch project), checks
+/// that nothing it started is left running, and returns its exit code and stdout.
+pub fn run_in_project(project: &Path, file: &Path, extra: &[&str]) -> (Option<i32>, String) {
+    let mut args = vec!["run"];
+    args.extend_from_slice(extra);
+    args.extend([
+        "--project",
+        project.to_str().expect("utf8 path"),
+        file.to_str().expect("utf8 path"),
+    ]);
+    let out = dapwalk(&args);
+    assert_eq!(leftovers(), Vec::<String>::new());
+    (out.status.code(), text(&out.stdout))
+}
+
 /// Text of an output stream.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

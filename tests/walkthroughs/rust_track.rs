@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 #[test]
 fn every_rust_walkthrough_passes_on_lldb_dap_and_leaves_nothing_behind() {
     let _serial = serial();
-    support::assert_every_walkthrough_passes("walkthroughs/rust", &["--jobs", "2"], 16);
+    support::assert_every_walkthrough_passes("walkthroughs/rust", &["--jobs", "2"], 17);
 }
 
 /// A copy of the scenarios crate with one program changed, built in its own workspace, and
@@ -122,33 +122,50 @@ fn a_scenario_that_no_longer_deadlocks_fails_its_walkthrough_with_a_readable_dif
     );
 }
 
+/// A fixed program played against the walkthrough of its deadlock: the walkthrough departs,
+/// the program exits 0, and the cycle `chain` it expected is no longer explained.
+fn a_fix_exits_and_its_cycle_is_gone(
+    program: &str,
+    (from, to): (&str, &str),
+    walkthrough: &str,
+    chain: &str,
+) {
+    let project = mutated_project(&format!("mutation-{program}"), program, from, to);
+    let _serial = serial();
+    let (code, stdout) =
+        support::run_in_project(&project, &project.join(walkthrough), &["--no-build"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains(&format!("-cycle: {chain}")), "{stdout}");
+    assert!(stdout.contains("+end: exit 0"), "{stdout}");
+    assert!(!stdout.contains("+cycle: MainThread"), "{stdout}");
+}
+
 #[test]
 fn two_locks_taken_in_one_order_exit_and_no_cycle_is_explained() {
     // The fix for lock_order: both threads take lock_a first.
-    let project = mutated_project(
-        "mutation-lock-order",
+    a_fix_exits_and_its_cycle_is_gone(
         "lock_order",
-        "philosopher(&LOCK_B, &LOCK_A)",
-        "philosopher(&LOCK_A, &LOCK_B)",
+        (
+            "philosopher(&LOCK_B, &LOCK_A)",
+            "philosopher(&LOCK_A, &LOCK_B)",
+        ),
+        "walkthroughs/rust/15-lock-order.toml",
+        "MainThread -> Thread-1 -> Thread-2",
     );
-    let _serial = serial();
-    let file = project.join("walkthroughs/rust/15-lock-order.toml");
-    let out = dapwalk(&[
-        "run",
-        "--no-build",
-        "--project",
-        project.to_str().expect("utf8 path"),
-        file.to_str().expect("utf8 path"),
-    ]);
-    assert_eq!(leftovers(), Vec::<String>::new());
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(
-        stdout.contains("-cycle: MainThread -> Thread-1 -> Thread-2"),
-        "{stdout}"
+}
+
+#[test]
+fn the_nested_executor_trap_with_two_outer_workers_exits_and_no_cycle_is_explained() {
+    // The fix for self_join: a second outer worker runs the page's fetch.
+    a_fix_exits_and_its_cycle_is_gone(
+        "self_join",
+        (
+            "ThreadPoolExecutor::with(1, |outer| {",
+            "ThreadPoolExecutor::with(2, |outer| {",
+        ),
+        "walkthroughs/rust/17-self-join.toml",
+        "MainThread -> TPExecutor-0_0 -> TPExecutor-1_0",
     );
-    assert!(stdout.contains("+end: exit 0"), "{stdout}");
-    assert!(!stdout.contains("+cycle: MainThread"), "{stdout}");
 }
 
 #[test]

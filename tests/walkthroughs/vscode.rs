@@ -263,3 +263,142 @@ fn copy(from: &Path, to: &Path) {
         std::fs::copy(from, to).expect("copy");
     }
 }
+
+/// The generated coach tasks, by label.
+fn coach_tasks() -> Vec<Value> {
+    dapwalk::editor::vscode::tasks(support::root())
+        .expect("tasks.json parses")
+        .into_iter()
+        .filter(|t| {
+            t["label"]
+                .as_str()
+                .is_some_and(|l| l.starts_with("dapwalk: coach "))
+        })
+        .collect()
+}
+
+#[test]
+fn every_walkthrough_has_coach_configurations_on_its_own_port() {
+    let configs = dapwalk::editor::vscode::load(support::root()).expect("parses");
+    let tasks = coach_tasks();
+    let walkthroughs = dapwalk::walkthrough::collect(&project(), &[]).expect("walkthroughs");
+    assert_eq!(
+        tasks.len(),
+        walkthroughs.len(),
+        "one coach task per walkthrough"
+    );
+    let mut ports: Vec<String> = tasks
+        .iter()
+        .map(|t| {
+            let args = t["args"].as_array().expect("args");
+            args[args.len() - 1].as_str().expect("a port").to_string()
+        })
+        .collect();
+    ports.sort();
+    ports.dedup();
+    assert_eq!(ports.len(), tasks.len(), "each coach on its own port");
+    let registry = dapwalk::adapters::Registry::builtin();
+    for f in &walkthroughs {
+        let w = dapwalk::walkthrough::load(f).expect("loads");
+        let coached: Vec<_> = configs
+            .iter()
+            .filter(|c| c.debug_server.is_some() && c.fits(&w).is_ok())
+            .filter(|c| {
+                let label = c.pre_launch_task.as_deref().unwrap_or_default();
+                tasks.iter().any(|t| {
+                    t["label"] == label
+                        && t["args"].as_array().is_some_and(|a| {
+                            a.iter().any(|x| x.as_str().is_some_and(|x| f.ends_with(x)))
+                        })
+                })
+            })
+            .collect();
+        for d in registry.for_language(w.language) {
+            assert!(
+                coached.iter().any(|c| c.dialect.name() == d.name()),
+                "{}: no Coach configuration on {}",
+                f.display(),
+                d.name()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_coach_configuration_off_its_tasks_port_is_reported_and_drifts() {
+    let dir = scratch_project("vscode-coach-port", |t| {
+        t.replacen("\"debugServer\": 4702,", "\"debugServer\": 4799,", 1)
+    });
+    let problems = dapwalk::editor::vscode::consistency(&Project::new(&dir)).expect("parses");
+    let all = problems.join("\n");
+    assert!(
+        all.contains("debugServer 4799, but its task \"dapwalk: coach rust-02-always-deadlock\" starts the coach on port 4702"),
+        "{all}"
+    );
+    let root = support::root();
+    for copied in [".tours", ".vscode/dapwalk-breakpoints.md", "README.md"] {
+        copy(&root.join(copied), &dir.join(copied));
+    }
+    let out = dapwalk(&["--project", &dir.display().to_string(), "tour", "--check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains(".vscode/launch.json differs"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn the_coach_task_is_ready_on_the_line_the_coach_prints() {
+    let _serial = support::serial();
+    support::build_scenarios();
+    let task = coach_tasks()
+        .into_iter()
+        .find(|t| t["label"] == "dapwalk: coach rust-02-always-deadlock")
+        .expect("the task exists");
+    let matcher = &task["problemMatcher"]["background"];
+    assert_eq!(task["isBackground"], true);
+    let ends =
+        regex::Regex::new(matcher["endsPattern"].as_str().expect("endsPattern")).expect("a regex");
+    // The task's own command line, after `./dev run`, on a port the system chooses (the
+    // task's may be taken on this machine).
+    let args: Vec<String> = task["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .map(|a| a.as_str().expect("strings").to_string())
+        .collect();
+    assert_eq!(&args[..2], ["run", "coach"]);
+    let mut args: Vec<&str> = args[1..].iter().map(String::as_str).collect();
+    let at = args.iter().position(|a| *a == "--port").expect("--port");
+    assert_eq!(args[at + 1], "4702");
+    args[at + 1] = "0";
+    let mut child = support::command(&args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the coach starts");
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+        &mut first,
+    )
+    .expect("a line");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("signal");
+    let status = child.wait().expect("the coach exits");
+    assert!(ends.is_match(&first), "{first:?} does not match {ends}");
+    let begins = regex::Regex::new(matcher["beginsPattern"].as_str().expect("beginsPattern"))
+        .expect("a regex");
+    assert!(begins.is_match(&first), "{first:?}");
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        support::leftovers().is_empty(),
+        "{:?}",
+        support::leftovers()
+    );
+}
