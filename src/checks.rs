@@ -75,6 +75,22 @@ impl ObservedThread {
     pub fn user_frames(&self) -> impl Iterator<Item = &ObservedFrame> {
         self.frames.iter().filter(|f| f.user)
     }
+
+    /// A thread whose frames (top first) are all the program's own, for tests.
+    #[cfg(test)]
+    pub(crate) fn of_user_frames(name: &str, frames: &[&str]) -> ObservedThread {
+        ObservedThread {
+            name: name.into(),
+            frames: frames
+                .iter()
+                .map(|f| ObservedFrame {
+                    name: f.to_string(),
+                    user: true,
+                    location: None,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The result of checking one step.
@@ -111,6 +127,49 @@ fn lines_text(lines: &[String]) -> String {
         s.push('\n');
     }
     s
+}
+
+/// What a step that reached its time limit says: the limit, and the two ways to raise it (a
+/// program that sleeps longer than the limit, because an environment variable it reads was
+/// forgotten say, otherwise reads as a mystery).
+pub fn still_running_note(after: std::time::Duration) -> String {
+    format!(
+        "still running after {}s, the step's time limit: --step-timeout SECONDS or timeout = SECONDS on the step gives it longer; paused to look",
+        after.as_secs_f64()
+    )
+}
+
+/// How a watch value reads when the adapter could not evaluate it: an adapter's error, not a
+/// value a walkthrough may expect (`--bless` refuses it).
+pub fn unavailable(error: &str) -> String {
+    format!("{UNAVAILABLE}{error})")
+}
+
+const UNAVAILABLE: &str = "(not available here: ";
+
+/// The same at a hang, on an adapter that cannot evaluate in threads blocked in C: why, and
+/// what stands in for the watch.
+pub fn unavailable_at_hang(error: &str) -> String {
+    format!(
+        "{UNAVAILABLE_AT_HANG}{error}; the adapter cannot evaluate in threads blocked in C, so who waits on whom is inferred from the stacks)"
+    )
+}
+
+const UNAVAILABLE_AT_HANG: &str = "(not available at a hang: ";
+
+/// Whether a watch value is an adapter's error rather than a value.
+pub fn is_unavailable(value: &str) -> bool {
+    value.starts_with(UNAVAILABLE) || value.starts_with(UNAVAILABLE_AT_HANG)
+}
+
+/// Whether an observation is of a program that was still running at the step's time limit.
+pub fn is_still_running(obs: &Observation) -> bool {
+    obs.end.is_none()
+        && obs.stop.is_none()
+        && obs
+            .stop_note
+            .as_deref()
+            .is_some_and(|n| n.starts_with("still running"))
 }
 
 /// Checks an observation against a step's expectations.
@@ -261,7 +320,10 @@ pub fn check(expect: &Expect, obs: &Observation) -> Verdict {
                             .as_deref()
                     )
                 ),
-                None => "end: still running".to_owned(),
+                None => match &obs.stop_note {
+                    Some(note) if note.starts_with("still running") => format!("end: {note}"),
+                    _ => "end: still running".to_owned(),
+                },
             },
             Some(ObservedEnd::Exit(c)) => format!("end: exit {c}"),
             Some(ObservedEnd::Hang) => "end: hang".to_owned(),
@@ -350,7 +412,8 @@ pub fn is_frame_subsequence(expected: &[String], observed: &[&str]) -> bool {
         .all(|want| it.any(|got| frame_matches(want, got)))
 }
 
-fn frame_matches(want: &str, got: &str) -> bool {
+/// Whether an expected frame entry names an observed frame (see [`is_frame_subsequence`]).
+pub fn frame_matches(want: &str, got: &str) -> bool {
     got == want || got.ends_with(&format!("::{want}")) || got.ends_with(&format!(".{want}"))
 }
 

@@ -174,7 +174,7 @@ fn outcome_text(r: &WalkthroughResult) -> String {
                 .unwrap_or_default();
             format!("step {} departed: {diff}", step + 1)
         }
-        Outcome::Error { step, message } => format!("error at step {step:?}: {message}"),
+        Outcome::Error { step, message, .. } => format!("error at step {step:?}: {message}"),
     }
 }
 

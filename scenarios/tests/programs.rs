@@ -719,6 +719,9 @@ fn submit_shutdown() {
 #[test]
 fn leaked_executor() {
     deterministic("leaked_executor", &ALL);
+}
+
+#[test]
 fn lock_order() {
     deterministic("lock_order", &ALL);
 }
@@ -806,8 +809,7 @@ fn markers_agree_between_rust_and_python() {
     }
 }
 
-const PROGRAMS: [&str; 20] = [
-const PROGRAMS: [&str; 15] = [
+const PROGRAMS: [&str; 23] = [
     "no_deadlock",
     "sometimes_deadlock",
     "always_deadlock",

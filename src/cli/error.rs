@@ -2,7 +2,7 @@
 //!
 //! Exit codes, for CI: 0 every walkthrough passed; 1 at least one departed from its narrative
 //! (or `tour --check` found a drifted file); 2 something prevented checking (a bad walkthrough
-//! file, a missing adapter, an adapter that died, the scenarios failing to build, a process
+//! file — the good files of the same run still play —, a missing adapter, an adapter that died, the scenarios failing to build, a process
 //! left behind); 130 interrupted by Ctrl-C (SIGINT), 143 by SIGTERM, 129 by SIGHUP — each
 //! after the same teardown, 128 plus the signal's number as shells report it.
 
@@ -44,9 +44,6 @@ pub enum CliError {
     /// A one-line reason: printed as `dapwalk: …`, exit 2.
     #[error("{0}")]
     Setup(String),
-    /// Walkthrough files that do not load: each printed at its file:line, exit 2.
-    #[error("{} walkthrough file(s) have errors; nothing was run", .0.len())]
-    Files(Vec<LoadError>),
     /// A message that already names its file and line, exit 2.
     #[error("{0}")]
     Located(LoadError),
@@ -73,12 +70,6 @@ impl From<String> for CliError {
 /// Prints `e` the way each kind is said, and returns its exit code.
 pub fn report(e: &CliError) -> ExitCode {
     match e {
-        CliError::Files(errs) => {
-            for x in errs {
-                eprintln!("{x}");
-            }
-            eprintln!("dapwalk: {e}");
-        }
         CliError::Located(x) => eprintln!("{x}"),
         other => eprintln!("dapwalk: {other}"),
     }

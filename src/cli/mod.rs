@@ -84,10 +84,12 @@ fn list(project: &Project, paths: &[std::path::PathBuf]) -> Result<Exit, CliErro
     let mut status = Exit::Passed;
     let mut rows = Vec::new();
     for f in files {
-        match walkthrough::load(&f) {
+        match walkthrough::read(&f) {
             Ok(w) => rows.push((display_path(&f, &project.root), w)),
-            Err(e) => {
-                eprintln!("{e}");
+            Err(errs) => {
+                for e in errs {
+                    eprintln!("{e}");
+                }
                 status = Exit::CouldNotCheck;
             }
         }
@@ -222,7 +224,14 @@ fn run_walkthroughs(
     if files.is_empty() {
         return Err(CliError::Setup("no walkthrough files found".into()));
     }
-    let prepared = walkthrough::load_all(project, &files).map_err(CliError::Files)?;
+    // A file with errors is not played, and says every error it has; the good files still
+    // play, and the run ends with exit 2 (could not check them all).
+    let (prepared, bad) = walkthrough::load_each(project, &files);
+    for b in &bad {
+        for e in &b.errors {
+            eprintln!("{e}");
+        }
+    }
 
     // Find every adapter needed before starting any, so a missing one is said once, up front.
     let mut needed: Vec<Language> = prepared.iter().map(|p| p.walkthrough.language).collect();
@@ -282,27 +291,36 @@ fn run_walkthroughs(
     }
     let only: Vec<WalkthroughResult> = results.iter().map(|(_, r)| r.clone()).collect();
     if args.format == Format::Human {
-        let _ = report::summary(&mut out, &only);
+        let _ = report::summary(&mut out, &only, &bad);
+    }
+    if args.format == Format::Json {
+        for b in &bad {
+            let _ = crate::output::json::bad_file(&mut out, b, &project.root);
+        }
     }
     if let Some(path) = &args.junit {
         std::fs::File::create(path)
-            .and_then(|mut f| crate::output::junit::junit(&mut f, &only, &project.root))
+            .and_then(|mut f| crate::output::junit::junit(&mut f, &only, &bad, &project.root))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     if args.bless {
         for (prep, r) in &results {
+            let shown = display_path(&prep.walkthrough.path, &project.root);
             match crate::store::bless::bless(&prep.walkthrough, r) {
-                Ok(0) => {}
-                Ok(n) => eprintln!(
-                    "dapwalk: blessed {n} step(s) of {}; review with git diff",
-                    display_path(&prep.walkthrough.path, &project.root)
-                ),
+                Ok(done) => {
+                    for line in crate::store::bless::report_lines(&done, &shown) {
+                        eprintln!("dapwalk: {line}");
+                    }
+                }
                 Err(e) => eprintln!(
                     "dapwalk: cannot bless {}: {e}",
                     prep.walkthrough.path.display()
                 ),
             }
         }
+    }
+    if !bad.is_empty() {
+        return Ok(Exit::CouldNotCheck);
     }
     Ok(exit_for(&only))
 }

@@ -645,7 +645,6 @@ fn held_locks(t: &ObservedThread, source: &SourceOf) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::ObservedFrame;
 
     #[test]
     fn the_call_behind_a_submit_line() {
@@ -890,17 +889,7 @@ mod tests {
     }
 
     fn thread(name: &str, frames: &[&str]) -> ObservedThread {
-        ObservedThread {
-            name: name.into(),
-            frames: frames
-                .iter()
-                .map(|f| ObservedFrame {
-                    name: f.to_string(),
-                    user: true,
-                    location: None,
-                })
-                .collect(),
-        }
+        ObservedThread::of_user_frames(name, frames)
     }
 
     #[test]

@@ -54,10 +54,7 @@ impl Player<'_> {
                 Some("the threads let run are blocked and the others held".into())
             }
             Landing::Hung { .. } => Some("every thread blocked: a hang".into()),
-            Landing::StillRunning(after) => Some(format!(
-                "still running after {}s; paused to look",
-                after.as_secs_f64()
-            )),
+            Landing::StillRunning(after) => Some(crate::checks::still_running_note(*after)),
             _ => None,
         };
 
@@ -219,13 +216,9 @@ impl Player<'_> {
                 && !holding
                 && dialect.wait_record_expr(WaitField::Count).is_none()
             {
-                format!(
-                    "(not available at a hang: {}; the adapter cannot evaluate in threads \
-                     blocked in C, so who waits on whom is inferred from the stacks)",
-                    first_line(&last_err)
-                )
+                crate::checks::unavailable_at_hang(first_line(&last_err))
             } else {
-                format!("(not available here: {})", first_line(&last_err))
+                crate::checks::unavailable(first_line(&last_err))
             };
             obs.watch.push((w.name.clone(), value.unwrap_or(why)));
         }

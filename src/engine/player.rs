@@ -64,6 +64,7 @@ pub async fn play(
             Err(message) => {
                 outcome = Outcome::Error {
                     step: Some(index),
+                    line: Some(step.line),
                     message,
                 };
                 break;

@@ -77,6 +77,8 @@ pub enum Outcome {
     /// The walkthrough could not be played (adapter missing or dead, timeout...).
     Error {
         step: Option<usize>,
+        /// The line of that step in the walkthrough file.
+        line: Option<usize>,
         message: String,
     },
 }

@@ -261,6 +261,7 @@ async fn an_adapter_that_dies_mid_step_is_an_error_with_its_last_words() {
         Outcome::Error {
             step: Some(1),
             message,
+            ..
         } => {
             assert!(message.contains("\"next\""), "{message}");
             assert!(

@@ -71,10 +71,17 @@ pub fn human(
             explain_observation(out, s, style)?;
         }
     }
-    if let Outcome::Error { step, message } = &r.outcome {
-        let at = step
-            .map(|i| format!(" at step {}", i + 1))
-            .unwrap_or_default();
+    if let Outcome::Error {
+        step,
+        line,
+        message,
+    } = &r.outcome
+    {
+        let at = match (step, line) {
+            (Some(i), Some(l)) => format!(" at step {} ({path}:{l})", i + 1),
+            (Some(i), None) => format!(" at step {}", i + 1),
+            _ => String::new(),
+        };
         writeln!(
             out,
             "  {}{at}: {}",
@@ -139,8 +146,21 @@ fn indent(text: &str, n: usize) -> String {
     text.lines().collect::<Vec<_>>().join(&format!("\n{pad}"))
 }
 
-/// The closing summary, in the plain `N passed, N failed` form CI readers know.
-pub fn summary(out: &mut dyn Write, results: &[WalkthroughResult]) -> io::Result<()> {
+/// The closing summary, in the plain `N passed, N failed` form CI readers know, then how
+/// many files were not played for errors in them.
+pub fn summary(
+    out: &mut dyn Write,
+    results: &[WalkthroughResult],
+    bad: &[crate::walkthrough::BadFile],
+) -> io::Result<()> {
+    if !bad.is_empty() {
+        let errors: usize = bad.iter().map(|b| b.errors.len()).sum();
+        writeln!(
+            out,
+            "not played: {} walkthrough file(s) with {errors} error(s), each said on stderr at its line",
+            bad.len()
+        )?;
+    }
     let passed = results
         .iter()
         .filter(|r| r.outcome == Outcome::Passed)
@@ -225,7 +245,13 @@ mod tests {
     #[test]
     fn junit_escapes_and_counts() {
         let mut out = Vec::new();
-        junit(&mut out, &[result(true), result(false)], Path::new("/p")).expect("write");
+        junit(
+            &mut out,
+            &[result(true), result(false)],
+            &[],
+            Path::new("/p"),
+        )
+        .expect("write");
         let text = String::from_utf8(out).expect("utf8");
         // quick-junit writes the counts as separate attributes (with `skipped` between).
         for count in [r#"tests="2""#, r#"failures="1""#, r#"errors="0""#] {
@@ -250,7 +276,7 @@ mod tests {
     #[test]
     fn summary_uses_the_plain_form() {
         let mut out = Vec::new();
-        summary(&mut out, &[result(true), result(false)]).expect("write");
+        summary(&mut out, &[result(true), result(false)], &[]).expect("write");
         assert_eq!(
             String::from_utf8(out).expect("utf8"),
             "walkthroughs: 1 passed, 1 failed\n"

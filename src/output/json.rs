@@ -1,7 +1,9 @@
-//! JSON lines for tools: one object per step, then one per walkthrough.
+//! JSON lines for tools: one object per step, then one per walkthrough; a walkthrough file
+//! that could not be played is one record with its errors.
 
 use crate::engine::{Outcome, WalkthroughResult};
 use crate::project::display_path;
+use crate::walkthrough::BadFile;
 use serde_json::json;
 use std::io::{self, Write};
 use std::path::Path;
@@ -37,6 +39,11 @@ pub fn json_lines(out: &mut dyn Write, r: &WalkthroughResult, root: &Path) -> io
         Outcome::Mismatch { .. } => ("mismatch", None),
         Outcome::Error { message, .. } => ("error", Some(message.clone())),
     };
+    let line = match &r.outcome {
+        Outcome::Error { line, .. } => *line,
+        Outcome::Mismatch { step } => r.steps.iter().find(|s| s.index == *step).map(|s| s.line),
+        Outcome::Passed => None,
+    };
     let v = json!({
         "type": "walkthrough",
         "walkthrough": path,
@@ -44,8 +51,43 @@ pub fn json_lines(out: &mut dyn Write, r: &WalkthroughResult, root: &Path) -> io
         "adapter": r.adapter,
         "outcome": outcome,
         "message": message,
+        "line": line,
         "elapsed_ms": r.elapsed.as_millis() as u64,
         "leftover_pids": r.leftovers,
     });
     writeln!(out, "{v}")
+}
+
+/// The record of a walkthrough file with errors: `outcome` is `error`, as for one that
+/// could not be played, and `errors` lists every error at its line.
+pub fn bad_file(out: &mut dyn Write, bad: &BadFile, root: &Path) -> io::Result<()> {
+    let errors: Vec<serde_json::Value> = bad
+        .errors
+        .iter()
+        .map(|e| json!({ "line": e.line, "message": e.message, "hint": e.hint }))
+        .collect();
+    let v = json!({
+        "type": "walkthrough",
+        "walkthrough": display_path(&bad.path, root),
+        "outcome": "error",
+        "message": bad_file_message(bad),
+        "line": bad.errors.first().map(|e| e.line),
+        "errors": errors,
+        "steps_played": 0,
+    });
+    writeln!(out, "{v}")
+}
+
+/// One line for a bad file: how many errors and the first.
+pub fn bad_file_message(bad: &BadFile) -> String {
+    let n = bad.errors.len();
+    let first = bad
+        .errors
+        .first()
+        .map(|e| format!("line {}: {}", e.line, e.message))
+        .unwrap_or_default();
+    format!(
+        "{n} error{} in the walkthrough file, not played; {first}",
+        if n == 1 { "" } else { "s" }
+    )
 }

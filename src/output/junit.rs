@@ -6,13 +6,31 @@
 
 use crate::engine::{Outcome, WalkthroughResult};
 use crate::project::display_path;
+use crate::walkthrough::BadFile;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::io::{self, Write};
 use std::path::Path;
 
-/// Writes the report of `results` to `out`.
-pub fn junit(out: &mut dyn Write, results: &[WalkthroughResult], root: &Path) -> io::Result<()> {
+/// Writes the report of `results` to `out`, and a test case in error for each file in `bad`
+/// (a walkthrough file with errors, not played).
+pub fn junit(
+    out: &mut dyn Write,
+    results: &[WalkthroughResult],
+    bad: &[BadFile],
+    root: &Path,
+) -> io::Result<()> {
     let mut suite = TestSuite::new("walkthroughs");
+    for b in bad {
+        let path = display_path(&b.path, root);
+        let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
+        let all: Vec<String> = b.errors.iter().map(|e| e.to_string()).collect();
+        st.set_message(super::json::bad_file_message(b))
+            .set_description(all.join("\n"));
+        let mut case = TestCase::new(path.as_str(), st);
+        case.set_classname("walkthrough file");
+        case.extra.insert("file".into(), path.into());
+        suite.add_test_case(case);
+    }
     for r in results {
         let path = display_path(&r.path, root);
         let status = match &r.outcome {

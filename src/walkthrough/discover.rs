@@ -1,6 +1,8 @@
 //! Finding walkthrough files and loading them all at once, every error of every file.
 
-use super::{load, prepare, LoadError, Prepared};
+#[cfg(test)]
+use super::load;
+use super::{prepare_checked, read_partial, LoadError, Prepared};
 use crate::project::Project;
 use std::path::{Path, PathBuf};
 
@@ -66,19 +68,44 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
 
 /// Loads and resolves every file; all errors at once, each with file:line.
 pub fn load_all(project: &Project, files: &[PathBuf]) -> Result<Vec<Prepared>, Vec<LoadError>> {
-    let mut ok = Vec::new();
-    let mut errs = Vec::new();
-    for f in files {
-        match load(f).and_then(|w| prepare(project, w)) {
-            Ok(p) => ok.push(p),
-            Err(e) => errs.push(e),
-        }
-    }
-    if errs.is_empty() {
+    let (ok, bad) = load_each(project, files);
+    if bad.is_empty() {
         Ok(ok)
     } else {
-        Err(errs)
+        Err(bad.into_iter().flat_map(|b| b.errors).collect())
     }
+}
+
+/// Loads and resolves every file: the walkthroughs that are ready to play, and every error
+/// of the others (a file with an error is not played, the good ones still are). A file that
+/// parses only in part is still checked against its sources, so that one run shows its
+/// marker errors beside its syntax ones.
+pub fn load_each(project: &Project, files: &[PathBuf]) -> (Vec<Prepared>, Vec<BadFile>) {
+    let mut ok = Vec::new();
+    let mut bad = Vec::new();
+    for f in files {
+        let (w, mut found) = read_partial(f);
+        match w.map(|w| prepare_checked(project, w)) {
+            Some(Ok(p)) if found.is_empty() => ok.push(p),
+            Some(Ok(_)) | None => {}
+            Some(Err(more)) => found.extend(more),
+        }
+        if !found.is_empty() {
+            found.sort_by_key(|e| e.line);
+            bad.push(BadFile {
+                path: f.clone(),
+                errors: found,
+            });
+        }
+    }
+    (ok, bad)
+}
+
+/// A walkthrough file that cannot be played, with every error found in it (at least one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadFile {
+    pub path: PathBuf,
+    pub errors: Vec<LoadError>,
 }
 
 #[cfg(test)]

@@ -244,7 +244,11 @@ impl MarkerIndex {
                 })
                 .map(|k| k.to_string())
                 .collect();
-            format!("no marker {r}; known: {}", known.join(", "))
+            if known.is_empty() {
+                format!("no marker {r}; the program has none (no `@bp` comment)")
+            } else {
+                format!("no marker {r}; known: {}", known.join(", "))
+            }
         })
     }
 

@@ -9,16 +9,17 @@
 
 mod discover;
 pub mod draft;
+mod fields;
 mod markers;
 mod parse;
 mod program;
 mod validate;
 
 pub use crate::adapters::{Language, PORTABLE_WATCHES};
-pub use discover::{collect, load_all};
+pub use discover::{collect, load_all, load_each, BadFile};
 pub use markers::{marker_line, MarkerIndex, MarkerRef, MarkerSite};
-pub use parse::{load, parse_str, LoadError};
-pub use validate::{prepare, Build, Prepared};
+pub use parse::{load, parse_str, parse_text, read, read_partial, LoadError, REASONS};
+pub use validate::{prepare, prepare_checked, Build, Prepared};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -33,7 +34,7 @@ pub struct Walkthrough {
     pub scenario: String,
     /// A program named by path (`program = "..."`) instead of one of the project's scenarios.
     pub program: Option<ProgramSpec>,
-    /// The line of the `scenario` or `program` key, for errors about the program.
+    /// The line of the `scenario` or `program` key, where errors about the program point.
     pub program_line: usize,
     pub language: Language,
     pub intro: String,

@@ -2,6 +2,7 @@
 //! (lldb-dap 22 and debugpy, installed by `scripts/setup`), plus the editor integrations.
 //! One module per area.
 
+mod errors;
 mod present;
 mod python_track;
 mod rust_track;

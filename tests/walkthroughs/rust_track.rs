@@ -357,7 +357,7 @@ fn bless_rewrites_a_departed_expectation_and_the_walkthrough_then_passes() {
     let out = dapwalk(&["run", "--no-build", "--bless", p]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     assert!(
-        text(&out.stderr).contains("blessed 1 step"),
+        text(&out.stderr).contains("step 1 (line 16): watch _shutdown; review with git diff"),
         "{}",
         text(&out.stderr)
     );
