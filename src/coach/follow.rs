@@ -20,8 +20,9 @@ use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// How long each of the coach's own requests may take.
-const ASK: Duration = Duration::from_secs(10);
+/// How long each of the coach's own requests may take; also how long the learner's resume
+/// may wait for the coach's look at a stop (the proxy's bound).
+pub(super) const ASK: Duration = Duration::from_secs(10);
 /// After a `stopped` event, how long more of the same stop may arrive (lldb-dap sends one per
 /// thread), as a session waits.
 const STOP_TAIL: Duration = Duration::from_millis(50);
@@ -129,7 +130,8 @@ impl<'a> Follower<'a> {
             let Some(tap) = tap else { return };
             match tap {
                 Tap::Request(r) => self.on_request(&r),
-                Tap::Event(e) => self.on_event(&e, taps).await,
+                Tap::Event(e) => self.on_event(&e).await,
+                Tap::Stop { event, look } => self.on_stop(&event, look, taps).await,
                 Tap::Response(_) => {}
             }
         }
@@ -171,7 +173,7 @@ impl<'a> Follower<'a> {
         }
     }
 
-    async fn on_event(&mut self, e: &Value, taps: &mut mpsc::UnboundedReceiver<Tap>) {
+    async fn on_event(&mut self, e: &Value) {
         let body = &e["body"];
         match e["event"].as_str().unwrap_or_default() {
             "initialized" => self.introduce(),
@@ -194,45 +196,6 @@ impl<'a> Follower<'a> {
                 }
             }
             "continued" => self.running = true,
-            "stopped" => {
-                self.running = false;
-                let mut stop = body.clone();
-                // The rest of the same stop: one event per thread on lldb-dap.
-                let tail = tokio::time::sleep(STOP_TAIL);
-                tokio::pin!(tail);
-                loop {
-                    tokio::select! {
-                        _ = &mut tail => break,
-                        t = taps.recv() => match t {
-                            Some(Tap::Event(more)) if more["event"] == "stopped" => {
-                                // The first event names the stop's thread, unless it named none.
-                                if stop["threadId"].is_null() {
-                                    stop = more["body"].clone();
-                                }
-                            }
-                            Some(other) => self.backlog.push_back(other),
-                            None => break,
-                        }
-                    }
-                }
-                // The learner may have moved on during the tail: nothing to look at then.
-                if self
-                    .backlog
-                    .iter()
-                    .any(|t| matches!(t, Tap::Request(r) if narrate::action_of(r["command"].as_str().unwrap_or_default()).is_some_and(|a| a != Action::Pause)))
-                {
-                    return;
-                }
-                let landing = if self.hung {
-                    Landing::Hung
-                } else {
-                    Landing::Stopped
-                };
-                self.hung = false;
-                if let Some(obs) = self.inspect(&stop, landing).await {
-                    self.judge(landing, obs).await;
-                }
-            }
             "exited" => {
                 self.running = false;
                 let code = body["exitCode"].as_i64().unwrap_or(0);
@@ -243,10 +206,49 @@ impl<'a> Follower<'a> {
                     stop_note: Some(format!("the program exited with code {code}")),
                     ..Observation::default()
                 };
-                self.judge(Landing::Exited, obs).await;
+                self.judge(Landing::Exited, obs, None).await;
             }
             _ => {}
         }
+    }
+
+    /// A stop: the coach looks at it, says how it went, and lets the learner's resume (held
+    /// by the proxy since the `stopped` event) go on.
+    async fn on_stop(&mut self, e: &Value, look: u64, taps: &mut mpsc::UnboundedReceiver<Tap>) {
+        self.running = false;
+        let mut stop = e["body"].clone();
+        // The rest of the same stop: one event per thread on lldb-dap.
+        let tail = tokio::time::sleep(STOP_TAIL);
+        tokio::pin!(tail);
+        loop {
+            tokio::select! {
+                _ = &mut tail => break,
+                t = taps.recv() => match t {
+                    Some(Tap::Stop { event: more, .. }) => {
+                        // The first event names the stop's thread, unless it named none.
+                        if stop["threadId"].is_null() {
+                            stop = more["body"].clone();
+                        }
+                    }
+                    Some(other) => self.backlog.push_back(other),
+                    None => break,
+                }
+            }
+        }
+        let landing = if self.hung {
+            Landing::Hung
+        } else {
+            Landing::Stopped
+        };
+        self.hung = false;
+        // A later event of a stop already looked at, or a look whose bound ran out while
+        // the coach was busy: the program has moved on.
+        if self.link.in_time(look) {
+            if let Some(obs) = self.inspect(&stop, landing).await {
+                self.judge(landing, obs, Some(look)).await;
+            }
+        }
+        self.link.release(look);
     }
 
     fn note_pid(&mut self, pid: u32) {
@@ -309,7 +311,7 @@ impl<'a> Follower<'a> {
                 self.link
                     .say("The program hangs: every thread is blocked, and nothing can wake them.");
                 if let Some(obs) = self.inspect(&Value::Null, Landing::Hung).await {
-                    self.judge(Landing::Hung, obs).await;
+                    self.judge(Landing::Hung, obs, None).await;
                 }
             }
             HangRule::EveryThread => {
@@ -471,28 +473,33 @@ impl<'a> Follower<'a> {
         Some(obs)
     }
 
-    /// Matches a landing to a step, checks it and says how it went.
-    async fn judge(&mut self, landing: Landing, mut obs: Observation) {
+    /// Matches a landing to a step, checks it and says how it went. At a stop (`look`) only
+    /// while the program is still there: past the proxy's bound the console said the stop
+    /// went unchecked, and it is neither judged nor recorded.
+    async fn judge(&mut self, landing: Landing, mut obs: Observation, look: Option<u64>) {
         if self.ending {
             return;
-        }
-        if let Some(rec) = self.recorder.as_mut() {
-            rec.landing(landing, &obs);
         }
         let Some(i) = narrate::matching_step(self.prep, self.cursor, landing, &obs) else {
             let here = narrate::where_text(&obs);
             // Past the last step the learner is on their own: nothing to compare with.
             let done = self.cursor >= self.prep.walkthrough.steps.len();
-            if !done && self.remarked.insert(here.clone()) {
+            let remark = (!done && !self.remarked.contains(&here)).then(|| {
                 let nearest = self
                     .cursor
                     .min(self.prep.walkthrough.steps.len().saturating_sub(1));
                 let step = &self.prep.walkthrough.steps[nearest];
-                self.link.say(&format!(
+                format!(
                     "This stop ({here}) is not one the walkthrough makes. It is at {}.\n  To get there: {}",
                     narrate::heading(self.prep, nearest),
                     narrate::todo(self.prep, self.dialect, step).join("; then ")
-                ));
+                )
+            });
+            if self.tell(look, remark.as_deref()) {
+                if remark.is_some() {
+                    self.remarked.insert(here);
+                }
+                self.record(landing, &obs);
             }
             return;
         };
@@ -536,9 +543,31 @@ impl<'a> Follower<'a> {
             text.push_str("  (after the wrong turn above: replay the step as the walkthrough says to see it pass)\n");
         }
         text.push_str(&narrate::next_text(self.prep, self.dialect, i));
-        self.link.say(&text);
+        if !self.tell(look, Some(&text)) {
+            return;
+        }
+        self.record(landing, &obs);
         self.cursor = i + 1;
         self.wrong = false;
+    }
+
+    /// Says `text`, if any, unless the stop's look ran out; whether it had not.
+    fn tell(&self, look: Option<u64>, text: Option<&str>) -> bool {
+        match (look, text) {
+            (Some(look), Some(text)) => self.link.say_in_time(look, text),
+            (Some(look), None) => self.link.in_time(look),
+            (None, Some(text)) => {
+                self.link.say(text);
+                true
+            }
+            (None, None) => true,
+        }
+    }
+
+    fn record(&mut self, landing: Landing, obs: &Observation) {
+        if let Some(rec) = self.recorder.as_mut() {
+            rec.landing(landing, obs);
+        }
     }
 
     async fn frame_of_stop(&self, obs: &Observation) -> Option<i64> {

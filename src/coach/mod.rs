@@ -246,7 +246,7 @@ async fn coach_one(
             let _ = tokio::io::copy(&mut stderr, &mut tokio::io::stderr()).await;
         });
     }
-    let (link, queues) = proxy::link();
+    let (link, queues) = proxy::link(follow::ASK);
     let (tap_tx, mut taps) = mpsc::unbounded_channel();
     let _ = tap_tx.send(proxy::Tap::Request(first.clone()));
     link.from_editor(first);

@@ -8,6 +8,12 @@
 //! back under the editor's numbers. The coach's own requests are answered to the coach only.
 //! Reverse requests (`runInTerminal`, `startDebugging`) go to the editor, and its response
 //! back to the adapter under the adapter's number.
+//!
+//! From each `stopped` event until the coach has looked at the stop ([`Link::release`]), the
+//! editor's requests that let the program run on wait, in order, and then go as they came;
+//! all other requests pass at once. A learner who presses F5 the moment the program stops
+//! still gets the stop checked. The wait is bounded: past it the requests go anyway and the
+//! Debug Console says the stop was not checked.
 
 use crate::dap::transport::{write_message, FrameReader, TransportError};
 use serde_json::{json, Value};
@@ -16,6 +22,23 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+/// The requests that let a stopped program run on (DAP specification, "Requests"): while
+/// the coach looks at a stop they wait for it.
+const RESUMING: &[&str] = &[
+    "continue",
+    "next",
+    "stepIn",
+    "stepOut",
+    "stepBack",
+    "reverseContinue",
+    "goto",
+    "restartFrame",
+];
+
+/// Requests that end the debuggee or the session: what waits goes before them.
+const ENDING: &[&str] = &["disconnect", "terminate"];
 
 /// What the follower sees of the session: the editor's requests and the adapter's events,
 /// in the order they passed.
@@ -27,6 +50,9 @@ pub enum Tap {
     Event(Value),
     /// A response the adapter gave the editor, under the editor's numbers.
     Response(Value),
+    /// A `stopped` event from the adapter, and the look it opened: the editor's resuming
+    /// requests wait until [`Link::release`] of this number.
+    Stop { event: Value, look: u64 },
 }
 
 /// Whom a request sent to the adapter belongs to.
@@ -45,6 +71,12 @@ struct Numbers {
     pending: HashMap<i64, Owner>,
     /// Editor-side seq of a reverse request → the adapter's own seq for it.
     reverse: HashMap<i64, i64>,
+    /// The coach's looks at stops, numbered from 1; the last one's number.
+    look: u64,
+    /// Whether that look is still going on (the editor's resuming requests wait).
+    looking: bool,
+    /// The editor's requests waiting for the look to end, in the order they came.
+    held: Vec<Value>,
 }
 
 /// Both directions of one proxied connection.
@@ -53,6 +85,10 @@ pub struct Link {
     numbers: Arc<Mutex<Numbers>>,
     to_adapter: mpsc::UnboundedSender<Value>,
     to_editor: mpsc::UnboundedSender<Value>,
+    /// How long a resuming request may wait for the coach's look.
+    bound: Duration,
+    /// Each look that holds a request, and when its wait runs out, for [`pump`].
+    deadlines: mpsc::UnboundedSender<(u64, Instant)>,
 }
 
 /// Why a request of the coach's own got no answer.
@@ -91,16 +127,25 @@ impl Link {
         seq
     }
 
-    /// A message from the editor, on its way to the adapter.
+    /// A message from the editor, on its way to the adapter (a resuming request during a
+    /// look, after it).
     pub fn from_editor(&self, msg: Value) {
         let mut n = self.lock();
         match msg["type"].as_str() {
             Some("request") => {
-                let editor_seq = msg["seq"].as_i64().unwrap_or(0);
-                // The number is taken before the send, so a fast response finds its owner.
-                let seq = n.next_to_adapter + 1;
-                n.pending.insert(seq, Owner::Editor(editor_seq));
-                self.to_adapter(msg, &mut n);
+                let command = msg["command"].as_str().unwrap_or_default();
+                if n.looking && RESUMING.contains(&command) {
+                    if n.held.is_empty() {
+                        let _ = self.deadlines.send((n.look, Instant::now() + self.bound));
+                    }
+                    n.held.push(msg);
+                    return;
+                }
+                if ENDING.contains(&command) {
+                    // The learner's resume goes first, as they sent it; the look is moot.
+                    self.end_look(&mut n);
+                }
+                self.request_to_adapter(msg, &mut n);
             }
             Some("response") => {
                 let mut msg = msg;
@@ -114,6 +159,69 @@ impl Link {
                 self.to_adapter(msg, &mut n);
             }
         }
+    }
+
+    /// Sends an editor's request to the adapter, remembering whose it is.
+    fn request_to_adapter(&self, msg: Value, numbers: &mut Numbers) {
+        let editor_seq = msg["seq"].as_i64().unwrap_or(0);
+        // The number is taken before the send, so a fast response finds its owner.
+        let seq = numbers.next_to_adapter + 1;
+        numbers.pending.insert(seq, Owner::Editor(editor_seq));
+        self.to_adapter(msg, numbers);
+    }
+
+    /// Ends the look under way: the requests that waited go, in order.
+    fn end_look(&self, numbers: &mut Numbers) {
+        numbers.looking = false;
+        for msg in std::mem::take(&mut numbers.held) {
+            self.request_to_adapter(msg, numbers);
+        }
+    }
+
+    /// The coach has looked at the stop `look` opened: what waited for it goes on.
+    pub fn release(&self, look: u64) {
+        let mut n = self.lock();
+        if n.looking && n.look == look {
+            self.end_look(&mut n);
+        }
+    }
+
+    /// The editor's requests waited out the bound for `look`: they go, and the Debug
+    /// Console says the stop went unchecked. Nothing happens if the look ended in time.
+    fn expire(&self, look: u64) {
+        let mut n = self.lock();
+        if !(n.looking && n.look == look && !n.held.is_empty()) {
+            return;
+        }
+        let held: Vec<&str> = n
+            .held
+            .iter()
+            .filter_map(|m| m["command"].as_str())
+            .collect();
+        let text = format!(
+            "dapwalk coach: the debugger did not answer the coach's look at this stop within {}s; your {} went on without it, so this stop was not checked (and --record leaves it out).\n",
+            self.bound.as_secs_f64(),
+            held.join(", ")
+        );
+        self.end_look(&mut n);
+        self.console(text, &mut n);
+    }
+
+    /// Whether the look `look` is still going on: the program is where it stopped.
+    pub fn in_time(&self, look: u64) -> bool {
+        let n = self.lock();
+        n.looking && n.look == look
+    }
+
+    /// Says `text` in the Debug Console if the look `look` is still going on (otherwise the
+    /// program has moved on and the console said so); whether it was.
+    pub fn say_in_time(&self, look: u64, text: &str) -> bool {
+        let mut n = self.lock();
+        let in_time = n.looking && n.look == look;
+        if in_time {
+            self.console(text.to_string(), &mut n);
+        }
+        in_time
     }
 
     /// A message from the adapter: a response goes to whoever asked, the rest to the editor.
@@ -147,6 +255,16 @@ impl Link {
                 n.reverse.insert(seq, adapter_seq);
                 None
             }
+            _ if msg["event"] == "stopped" => {
+                // A look begins (lldb-dap's further events for the same stop join it).
+                if !n.looking {
+                    n.look += 1;
+                    n.looking = true;
+                }
+                let look = n.look;
+                self.to_editor(msg.clone(), &mut n);
+                Some(Tap::Stop { event: msg, look })
+            }
             _ => {
                 self.to_editor(msg.clone(), &mut n);
                 Some(Tap::Event(msg))
@@ -154,22 +272,20 @@ impl Link {
         }
     }
 
-    /// Writes an event of the coach's own to the editor.
-    pub fn event_to_editor(&self, event: &str, body: Value) {
-        let mut n = self.lock();
-        self.to_editor(
-            json!({"type": "event", "event": event, "body": body}),
-            &mut n,
-        );
-    }
-
     /// Text in the editor's Debug Console.
     pub fn say(&self, text: &str) {
-        let mut text = text.to_string();
+        let mut n = self.lock();
+        self.console(text.to_string(), &mut n);
+    }
+
+    fn console(&self, mut text: String, numbers: &mut Numbers) {
         if !text.ends_with('\n') {
             text.push('\n');
         }
-        self.event_to_editor("output", json!({"category": "console", "output": text}));
+        self.to_editor(
+            json!({"type": "event", "event": "output", "body": {"category": "console", "output": text}}),
+            numbers,
+        );
     }
 
     /// Sends a request of the coach's own to the adapter and waits for its answer's body.
@@ -221,23 +337,43 @@ impl Link {
 pub struct Queues {
     to_adapter: mpsc::UnboundedReceiver<Value>,
     to_editor: mpsc::UnboundedReceiver<Value>,
+    deadlines: mpsc::UnboundedReceiver<(u64, Instant)>,
 }
 
-/// A new link and the queues its messages wait in.
-pub fn link() -> (Link, Queues) {
+/// A new link and the queues its messages wait in; a resuming request waits at most
+/// `bound` for the coach's look at a stop.
+pub fn link(bound: Duration) -> (Link, Queues) {
     let (ta, ra) = mpsc::unbounded_channel();
     let (te, re) = mpsc::unbounded_channel();
+    let (td, rd) = mpsc::unbounded_channel();
     (
         Link {
             numbers: Arc::default(),
             to_adapter: ta,
             to_editor: te,
+            bound,
+            deadlines: td,
         },
         Queues {
             to_adapter: ra,
             to_editor: re,
+            deadlines: rd,
         },
     )
+}
+
+/// Lets the editor's held requests go when their look outlasts its bound; never ends (the
+/// other sides of [`pump`] do).
+async fn bound_looks(
+    link: &Link,
+    deadlines: &mut mpsc::UnboundedReceiver<(u64, Instant)>,
+) -> Ended {
+    // Deadlines come in the order they run out: one bound after each look's first hold.
+    while let Some((look, deadline)) = deadlines.recv().await {
+        tokio::time::sleep_until(deadline).await;
+        link.expire(look);
+    }
+    std::future::pending().await
 }
 
 /// Which side ended a connection, and how.
@@ -271,6 +407,7 @@ where
     let Queues {
         mut to_adapter,
         mut to_editor,
+        mut deadlines,
     } = queues;
     let from_editor = async {
         loop {
@@ -325,6 +462,7 @@ where
         }
         e = write_adapter => e,
         e = write_editor => e,
+        e = bound_looks(link, &mut deadlines) => e,
     }
 }
 
@@ -343,7 +481,7 @@ mod tests {
 
     #[test]
     fn each_side_sees_its_own_numbers() {
-        let (link, mut q) = link();
+        let (link, mut q) = link(Duration::from_secs(10));
         // The editor's request 7 reaches the adapter as 1; the coach's own as 2.
         link.from_editor(json!({"type": "request", "seq": 7, "command": "threads"}));
         let sent = q.to_adapter.try_recv().expect("in this test");
@@ -373,7 +511,7 @@ mod tests {
 
     #[test]
     fn a_reverse_request_is_answered_under_the_adapters_number() {
-        let (link, mut q) = link();
+        let (link, mut q) = link(Duration::from_secs(10));
         link.say("first");
         let _ = q.to_editor.try_recv();
         link.from_adapter(json!({"type": "request", "seq": 40, "command": "runInTerminal"}));
@@ -385,5 +523,108 @@ mod tests {
         );
         let resp = q.to_adapter.try_recv().expect("in this test");
         assert_eq!(resp["request_seq"], 40);
+    }
+
+    /// The adapter's `stopped` event, through `link`; the look it opened.
+    fn stopped(link: &Link, q: &mut Queues) -> u64 {
+        let tap = link.from_adapter(
+            json!({"type": "event", "seq": 1, "event": "stopped", "body": {"threadId": 1}}),
+        );
+        let _ = q.to_editor.try_recv();
+        match tap {
+            Some(Tap::Stop { look, .. }) => look,
+            other => panic!("not a stop: {other:?}"),
+        }
+    }
+
+    fn request(seq: i64, command: &str) -> Value {
+        json!({"type": "request", "seq": seq, "command": command, "arguments": {"threadId": 1}})
+    }
+
+    #[test]
+    fn resuming_requests_wait_for_the_look_and_then_go_in_order() {
+        let (link, mut q) = link(Duration::from_secs(10));
+        let look = stopped(&link, &mut q);
+        link.from_editor(request(5, "continue"));
+        // Other requests pass at once, under the next adapter-side number.
+        link.from_editor(request(6, "threads"));
+        link.from_editor(request(7, "next"));
+        let passed = q.to_adapter.try_recv().expect("in this test");
+        assert_eq!(
+            (passed["command"].as_str(), passed["seq"].as_i64()),
+            (Some("threads"), Some(1))
+        );
+        assert!(
+            q.to_adapter.try_recv().is_err(),
+            "a resume went during the look"
+        );
+        assert!(link.in_time(look));
+        link.release(look);
+        assert!(!link.in_time(look));
+        let sent: Vec<(String, i64)> = std::iter::from_fn(|| q.to_adapter.try_recv().ok())
+            .map(|m| {
+                (
+                    m["command"].as_str().unwrap_or_default().to_string(),
+                    m["seq"].as_i64().unwrap_or(0),
+                )
+            })
+            .collect();
+        assert_eq!(sent, [("continue".to_string(), 2), ("next".to_string(), 3)]);
+        // Their responses come back under the editor's numbers.
+        link.from_adapter(json!({"type": "response", "seq": 9, "request_seq": 2, "success": true, "command": "continue"}));
+        assert_eq!(
+            q.to_editor.try_recv().expect("in this test")["request_seq"],
+            5
+        );
+        // After the look, a resume goes at once.
+        link.from_editor(request(8, "stepIn"));
+        assert_eq!(
+            q.to_adapter.try_recv().expect("in this test")["command"],
+            "stepIn"
+        );
+        // The next stop opens a new look; releasing the old one does not end it.
+        let next = stopped(&link, &mut q);
+        assert_ne!(next, look);
+        link.release(look);
+        assert!(link.in_time(next));
+    }
+
+    #[test]
+    fn a_disconnect_lets_the_held_resume_go_first() {
+        let (link, mut q) = link(Duration::from_secs(10));
+        let look = stopped(&link, &mut q);
+        link.from_editor(request(5, "continue"));
+        link.from_editor(json!({"type": "request", "seq": 6, "command": "disconnect"}));
+        let sent: Vec<String> = std::iter::from_fn(|| q.to_adapter.try_recv().ok())
+            .map(|m| m["command"].as_str().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(sent, ["continue", "disconnect"]);
+        // The look is over: the coach says nothing more about the stop.
+        assert!(!link.say_in_time(look, "✓"));
+        assert!(q.to_editor.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn past_the_bound_the_resume_goes_and_the_stop_is_said_unchecked() {
+        let (link, mut q) = link(Duration::from_millis(20));
+        let look = stopped(&link, &mut q);
+        link.from_editor(request(5, "continue"));
+        let watch = link.clone();
+        let bound = tokio::spawn(async move {
+            let mut deadlines = q.deadlines;
+            bound_looks(&watch, &mut deadlines).await
+        });
+        let sent = q.to_adapter.recv().await.expect("the resume goes");
+        assert_eq!(sent["command"], "continue");
+        let said = q.to_editor.recv().await.expect("the console says why");
+        let text = said["body"]["output"].as_str().unwrap_or_default();
+        assert!(
+            text.contains("your continue went on without it, so this stop was not checked"),
+            "{text}"
+        );
+        // The coach's late verdict is not said.
+        assert!(!link.say_in_time(look, "✓"));
+        assert!(q.to_editor.try_recv().is_err());
+        bound.abort();
     }
 }
