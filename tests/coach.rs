@@ -245,6 +245,119 @@ fn lldb_dap_walkthrough_played_by_hand_is_followed_and_recorded() {
     plays_as_recorded(&recorded);
 }
 
+/// The round trips (ms) of the client's resuming requests in the session `play` saved as
+/// `name`: through the coach, how long each waited for the coach's look at the stop.
+fn resume_round_trips(dir: &Path, name: &str) -> Vec<(String, f64)> {
+    let out: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(format!("{name}.out.json"))).expect("test setup"),
+    )
+    .expect("test setup");
+    out["rtts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| matches!(r["command"].as_str(), Some("continue" | "next")))
+        .map(|r| {
+            (
+                r["command"].as_str().unwrap_or_default().to_string(),
+                r["ms"].as_f64().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// A learner who presses F5/F10 the moment the program stops, before the coach has looked:
+/// the coach holds the resume until its look is done, so every stop still gets its verdict
+/// and the recording has every stop.
+#[test]
+fn lldb_dap_resuming_at_once_after_each_stop_still_gets_every_verdict() {
+    let _g = serial();
+    let dir = scratch("coach-fast");
+    let file = "walkthroughs/rust/02-always-deadlock.toml";
+    let prep = prepared(file);
+    let recorded = dir.join("recorded.toml");
+    let _ = std::fs::remove_file(&recorded);
+    let c = coach(
+        file,
+        &[
+            "--sessions",
+            "1",
+            "--record",
+            recorded.to_str().expect("test setup"),
+        ],
+    );
+    // No wait for the coach's words between a stop and the next resume; only the hang (the
+    // learner pauses when told) and the last verdict (before the session ends) are waited for.
+    let plan = json!({
+        "adapterID": "lldb-dap",
+        "launch": launch(&prep, "lldb-dap"),
+        "breakpoints": breakpoints(&prep, &["main-sleep"], &[]),
+        "actions": [
+            {"wait": "stopped"},
+            {"set": breakpoints(&prep, &["port:submit-enqueue"], &["main-sleep"])},
+            {"do": "continue"}, {"wait": "stopped"},
+            {"do": "next", "thread": "TPExecutor-0_0"}, {"wait": "stopped"},
+            {"set": breakpoints(&prep, &[], &["port:submit-enqueue"])},
+            {"do": "continue", "thread": "TPExecutor-0_0"},
+            {"console": "The program hangs"},
+            {"do": "pause"}, {"wait": "stopped"}, wait_step(4, 4),
+            {"end": "disconnect"},
+        ],
+    });
+    let said = play_coached(c, &plan, &dir, "fast");
+    // One ✓ per step, none skipped, and the walkthrough's end reached.
+    assert_eq!(
+        said.matches("✓ what the debugger shows is what the walkthrough says")
+            .count(),
+        4,
+        "{said}"
+    );
+    assert!(!said.contains('✗'), "{said}");
+    assert!(!said.contains("you are past"), "{said}");
+    assert!(!said.contains("not checked"), "{said}");
+    assert!(said.contains("That was the last step"), "{said}");
+    assert!(leftovers().is_empty(), "left behind: {:?}", leftovers());
+    let toml = plays_as_recorded(&recorded);
+    assert_eq!(toml.matches("[[step]]").count(), 4, "{toml}");
+    // For BENCHMARKS.md (scripts/bench-coach): each resume's round trip through the coach.
+    for (command, ms) in resume_round_trips(&dir, "fast") {
+        println!("resume held: {command} {ms:.1} ms");
+    }
+}
+
+/// The learner resumes and at once ends the session: the held resume goes to the adapter
+/// before the disconnect, both are answered, and nothing is left behind.
+#[test]
+fn a_disconnect_while_a_resume_is_held_ends_the_session_cleanly() {
+    let _g = serial();
+    let dir = scratch("coach-fast-disconnect");
+    let file = "walkthroughs/rust/02-always-deadlock.toml";
+    let prep = prepared(file);
+    let c = coach(file, &["--sessions", "1"]);
+    let plan = json!({
+        "adapterID": "lldb-dap",
+        "launch": launch(&prep, "lldb-dap"),
+        "breakpoints": breakpoints(&prep, &["main-sleep"], &[]),
+        "actions": [
+            {"wait": "stopped"},
+            {"do": "continue", "nowait": true},
+            {"end": "disconnect"},
+        ],
+    });
+    let (ok, received, err) = play(&plan, &dir, "disconnect", &["--port", &c.port.to_string()]);
+    let (code, coach_err) = c.finish();
+    assert!(ok, "{err}\n{coach_err}");
+    assert_eq!(code, Some(0), "{coach_err}");
+    let answered: Vec<&str> = received
+        .iter()
+        .filter(|m| m["type"] == "response")
+        .filter_map(|m| m["command"].as_str())
+        .filter(|c| matches!(*c, "continue" | "disconnect"))
+        .collect();
+    assert_eq!(answered, ["continue", "disconnect"], "{received:?}");
+    assert!(leftovers().is_empty(), "left behind: {:?}", leftovers());
+}
+
 #[test]
 fn debugpy_wrong_turn_gets_a_cross_and_a_hint() {
     let _g = serial();
@@ -522,8 +635,8 @@ fn a_no_deadlock_session_recorded_by_hand_plays_on_the_first_try() {
         "adapterID": "lldb-dap",
         "launch": launch(&prep, "lldb-dap"),
         "breakpoints": breakpoints(&prep, &["inner-submit"], &[]),
-        // At each stop the learner reads the coach's verdict before going on (the coach
-        // looks at the stop with requests of its own, which a resumed program would void).
+        // At each stop the learner reads the coach's verdict before going on (resuming at
+        // once is lldb_dap_resuming_at_once_after_each_stop_still_gets_every_verdict's).
         // Steps 2, 4, 6 and 7's breakpoint on the stored exception are skipped.
         "actions": [
             {"wait": "stopped"}, wait_step(1, 7),

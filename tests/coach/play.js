@@ -13,7 +13,8 @@
 //                                            waited for without the coach, --adapter)
 //   {"set": {FILE: [LINES]}}                 setBreakpoints for each file
 //   {"do": "continue|next|stepIn|pause", "thread": "NAME"}   on the named thread
-//                                            (MainThread: the first thread listed)
+//                                            (MainThread: the first thread listed);
+//                                            "nowait": true goes on without its response
 //   {"look": true | N}                       threads, then stackTrace of each thread (N times)
 //   {"end": "disconnect" | "close" | "hold"} disconnect; just close; or wait to be killed
 // OUT: every message the client received, in order ({"received": [...]}), each request's
@@ -119,7 +120,9 @@ async function main() {
       }
     } else if (a.do) {
       const id = await threadId(a.thread || 'MainThread');
-      await dc.send(a.do, { threadId: id });
+      const sent = dc.send(a.do, { threadId: id });
+      if (a.nowait) sent.catch(() => {});
+      else await sent;
     } else if (a.look) {
       for (let n = 0; n < (a.look === true ? 1 : a.look); n++) {
         const t = (await dc.threadsRequest()).body.threads;
