@@ -192,45 +192,92 @@ fn wait_step(n: usize, of: usize) -> Value {
     json!({"console": format!("Step {n}/{of}[^\\n]*\\n[\\s\\S]*(✓|✗ the debugger departs)")})
 }
 
-#[test]
-fn lldb_dap_walkthrough_played_by_hand_is_followed_and_recorded() {
-    let _g = serial();
-    let dir = scratch("coach-lldb");
-    let file = "walkthroughs/rust/02-always-deadlock.toml";
-    let prep = prepared(file);
-    let recorded = dir.join("recorded.toml");
-    let c = coach(
-        file,
+/// A coach for one session that records it to `recorded`.
+fn recording_coach(walkthrough: &str, recorded: &Path) -> Coach {
+    let _ = std::fs::remove_file(recorded);
+    coach(
+        walkthrough,
         &[
             "--sessions",
             "1",
             "--record",
             recorded.to_str().expect("test setup"),
         ],
-    );
-    let plan = json!({
+    )
+}
+
+/// Walkthrough 02 played by hand on lldb-dap as its steps say. With `read`, the learner
+/// reads the coach's verdict at each stop before going on; without, they resume the moment
+/// the stop arrives (only the hang, where they pause when told, and the last verdict, before
+/// the session ends, are waited for).
+fn always_deadlock_by_hand(prep: &Prepared, read: bool) -> Value {
+    let verdict = |n: usize| read.then(|| wait_step(n, 4));
+    let actions: Vec<Value> = [
+        Some(json!({"wait": "stopped"})),
+        verdict(1),
+        Some(json!({"set": breakpoints(prep, &["port:submit-enqueue"], &["main-sleep"])})),
+        Some(json!({"do": "continue"})),
+        Some(json!({"wait": "stopped"})),
+        verdict(2),
+        Some(json!({"do": "next", "thread": "TPExecutor-0_0"})),
+        Some(json!({"wait": "stopped"})),
+        verdict(3),
+        Some(json!({"set": breakpoints(prep, &[], &["port:submit-enqueue"])})),
+        Some(json!({"do": "continue", "thread": "TPExecutor-0_0"})),
+        Some(json!({"console": "The program hangs"})),
+        Some(json!({"do": "pause"})),
+        Some(json!({"wait": "stopped"})),
+        Some(wait_step(4, 4)),
+        Some(json!({"end": "disconnect"})),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    at_main_sleep(prep, json!(actions))
+}
+
+/// A session of walkthrough 02 on lldb-dap that starts with a breakpoint on main's sleep and
+/// then does `actions`.
+fn at_main_sleep(prep: &Prepared, actions: Value) -> Value {
+    json!({
         "adapterID": "lldb-dap",
-        "launch": launch(&prep, "lldb-dap"),
-        "breakpoints": breakpoints(&prep, &["main-sleep"], &[]),
-        "actions": [
-            {"wait": "stopped"}, wait_step(1, 4),
-            {"set": breakpoints(&prep, &["port:submit-enqueue"], &["main-sleep"])},
-            {"do": "continue"}, {"wait": "stopped"}, wait_step(2, 4),
-            {"do": "next", "thread": "TPExecutor-0_0"}, {"wait": "stopped"}, wait_step(3, 4),
-            {"set": breakpoints(&prep, &[], &["port:submit-enqueue"])},
-            {"do": "continue", "thread": "TPExecutor-0_0"},
-            {"console": "The program hangs"},
-            {"do": "pause"}, {"wait": "stopped"}, wait_step(4, 4),
-            {"end": "disconnect"},
-        ],
-    });
-    let said = play_coached(c, &plan, &dir, "lldb");
+        "launch": launch(prep, "lldb-dap"),
+        "breakpoints": breakpoints(prep, &["main-sleep"], &[]),
+        "actions": actions,
+    })
+}
+
+/// Plays walkthrough 02 by hand on lldb-dap through a recording coach (`read`: as in
+/// [`always_deadlock_by_hand`]) and checks what both tests below expect: a ✓ for each of the
+/// four steps, none skipped and no ✗, nothing left behind, and a recording that `dapwalk run`
+/// passes with every stop a step. The coach's words, and the scratch folder.
+fn played_always_deadlock_by_hand(read: bool, name: &str) -> (String, PathBuf) {
+    let _g = serial();
+    let dir = scratch(&format!("coach-{name}"));
+    let file = "walkthroughs/rust/02-always-deadlock.toml";
+    let prep = prepared(file);
+    let recorded = dir.join("recorded.toml");
+    let c = recording_coach(file, &recorded);
+    let said = play_coached(c, &always_deadlock_by_hand(&prep, read), &dir, name);
     assert_eq!(
         said.matches("✓ what the debugger shows is what the walkthrough says")
             .count(),
         4,
         "{said}"
     );
+    assert!(!said.contains('✗'), "{said}");
+    assert!(!said.contains("you are past"), "{said}");
+    assert!(!said.contains("not checked"), "{said}");
+    assert!(said.contains("That was the last step"), "{said}");
+    assert!(leftovers().is_empty(), "left behind: {:?}", leftovers());
+    let toml = plays_as_recorded(&recorded);
+    assert_eq!(toml.matches("[[step]]").count(), 4, "{toml}");
+    (said, dir)
+}
+
+#[test]
+fn lldb_dap_walkthrough_played_by_hand_is_followed_and_recorded() {
+    let (said, _) = played_always_deadlock_by_hand(true, "lldb");
     assert!(
         said.contains("Step 1/4: Main reaches its sleep\nBreak on `time.sleep` in main."),
         "{said}"
@@ -239,10 +286,6 @@ fn lldb_dap_walkthrough_played_by_hand_is_followed_and_recorded() {
         said.contains("select TPExecutor-0_0 in the Call Stack; then step over (F10)"),
         "{said}"
     );
-    assert!(said.contains("That was the last step"), "{said}");
-    assert!(!said.contains('✗'), "{said}");
-    assert!(leftovers().is_empty(), "left behind: {:?}", leftovers());
-    plays_as_recorded(&recorded);
 }
 
 /// The round trips (ms) of the client's resuming requests in the session `play` saved as
@@ -271,54 +314,7 @@ fn resume_round_trips(dir: &Path, name: &str) -> Vec<(String, f64)> {
 /// and the recording has every stop.
 #[test]
 fn lldb_dap_resuming_at_once_after_each_stop_still_gets_every_verdict() {
-    let _g = serial();
-    let dir = scratch("coach-fast");
-    let file = "walkthroughs/rust/02-always-deadlock.toml";
-    let prep = prepared(file);
-    let recorded = dir.join("recorded.toml");
-    let _ = std::fs::remove_file(&recorded);
-    let c = coach(
-        file,
-        &[
-            "--sessions",
-            "1",
-            "--record",
-            recorded.to_str().expect("test setup"),
-        ],
-    );
-    // No wait for the coach's words between a stop and the next resume; only the hang (the
-    // learner pauses when told) and the last verdict (before the session ends) are waited for.
-    let plan = json!({
-        "adapterID": "lldb-dap",
-        "launch": launch(&prep, "lldb-dap"),
-        "breakpoints": breakpoints(&prep, &["main-sleep"], &[]),
-        "actions": [
-            {"wait": "stopped"},
-            {"set": breakpoints(&prep, &["port:submit-enqueue"], &["main-sleep"])},
-            {"do": "continue"}, {"wait": "stopped"},
-            {"do": "next", "thread": "TPExecutor-0_0"}, {"wait": "stopped"},
-            {"set": breakpoints(&prep, &[], &["port:submit-enqueue"])},
-            {"do": "continue", "thread": "TPExecutor-0_0"},
-            {"console": "The program hangs"},
-            {"do": "pause"}, {"wait": "stopped"}, wait_step(4, 4),
-            {"end": "disconnect"},
-        ],
-    });
-    let said = play_coached(c, &plan, &dir, "fast");
-    // One ✓ per step, none skipped, and the walkthrough's end reached.
-    assert_eq!(
-        said.matches("✓ what the debugger shows is what the walkthrough says")
-            .count(),
-        4,
-        "{said}"
-    );
-    assert!(!said.contains('✗'), "{said}");
-    assert!(!said.contains("you are past"), "{said}");
-    assert!(!said.contains("not checked"), "{said}");
-    assert!(said.contains("That was the last step"), "{said}");
-    assert!(leftovers().is_empty(), "left behind: {:?}", leftovers());
-    let toml = plays_as_recorded(&recorded);
-    assert_eq!(toml.matches("[[step]]").count(), 4, "{toml}");
+    let (_, dir) = played_always_deadlock_by_hand(false, "fast");
     // For BENCHMARKS.md (scripts/bench-coach): each resume's round trip through the coach.
     for (command, ms) in resume_round_trips(&dir, "fast") {
         println!("resume held: {command} {ms:.1} ms");
@@ -334,16 +330,14 @@ fn a_disconnect_while_a_resume_is_held_ends_the_session_cleanly() {
     let file = "walkthroughs/rust/02-always-deadlock.toml";
     let prep = prepared(file);
     let c = coach(file, &["--sessions", "1"]);
-    let plan = json!({
-        "adapterID": "lldb-dap",
-        "launch": launch(&prep, "lldb-dap"),
-        "breakpoints": breakpoints(&prep, &["main-sleep"], &[]),
-        "actions": [
+    let plan = at_main_sleep(
+        &prep,
+        json!([
             {"wait": "stopped"},
             {"do": "continue", "nowait": true},
             {"end": "disconnect"},
-        ],
-    });
+        ]),
+    );
     let (ok, received, err) = play(&plan, &dir, "disconnect", &["--port", &c.port.to_string()]);
     let (code, coach_err) = c.finish();
     assert!(ok, "{err}\n{coach_err}");
@@ -431,12 +425,10 @@ fn the_client_gets_the_adapters_own_responses_and_a_second_connection_is_refused
     let dir = scratch("coach-compare");
     let file = "walkthroughs/rust/02-always-deadlock.toml";
     let prep = prepared(file);
-    let plan = json!({
-        "adapterID": "lldb-dap",
-        "launch": launch(&prep, "lldb-dap"),
-        "breakpoints": breakpoints(&prep, &["main-sleep"], &[]),
-        "actions": [ {"wait": "stopped"}, {"look": true}, {"end": "disconnect"} ],
-    });
+    let plan = at_main_sleep(
+        &prep,
+        json!([ {"wait": "stopped"}, {"look": true}, {"end": "disconnect"} ]),
+    );
     let lldb_dap = Registry::builtin()
         .by_name("lldb-dap")
         .expect("test setup")
@@ -519,12 +511,7 @@ fn nothing_is_left_when_the_client_is_killed_or_the_coach_interrupted() {
     let dir = scratch("coach-kill");
     let file = "walkthroughs/rust/02-always-deadlock.toml";
     let prep = prepared(file);
-    let plan = json!({
-        "adapterID": "lldb-dap",
-        "launch": launch(&prep, "lldb-dap"),
-        "breakpoints": breakpoints(&prep, &["main-sleep"], &[]),
-        "actions": [ {"wait": "stopped"}, {"end": "hold"} ],
-    });
+    let plan = at_main_sleep(&prep, json!([ {"wait": "stopped"}, {"end": "hold"} ]));
     for how in ["kill the client", "interrupt the coach"] {
         let c = coach(file, &["--sessions", "1"]);
         let out = dir.join(format!("{}.out.json", how.replace(' ', "-")));
@@ -586,11 +573,9 @@ fn lldb_dap_stepping_the_wrong_thread_gets_a_cross_and_a_hint() {
     let file = "walkthroughs/rust/02-always-deadlock.toml";
     let prep = prepared(file);
     let c = coach(file, &["--sessions", "1"]);
-    let plan = json!({
-        "adapterID": "lldb-dap",
-        "launch": launch(&prep, "lldb-dap"),
-        "breakpoints": breakpoints(&prep, &["main-sleep"], &[]),
-        "actions": [
+    let plan = at_main_sleep(
+        &prep,
+        json!([
             {"wait": "stopped"}, wait_step(1, 4),
             {"set": breakpoints(&prep, &["port:submit-enqueue"], &["main-sleep"])},
             {"do": "continue"}, {"wait": "stopped"}, wait_step(2, 4),
@@ -598,8 +583,8 @@ fn lldb_dap_stepping_the_wrong_thread_gets_a_cross_and_a_hint() {
             {"do": "next", "thread": "MainThread"},
             {"console": "✗ Step 3/4"},
             {"end": "disconnect"},
-        ],
-    });
+        ]),
+    );
     let said = play_coached(c, &plan, &dir, "thread");
     assert!(
         said.contains("this step moves TPExecutor-0_0; you moved MainThread.\n  Select TPExecutor-0_0 in the Call Stack before you step over (F10)."),
@@ -620,16 +605,7 @@ fn a_no_deadlock_session_recorded_by_hand_plays_on_the_first_try() {
     let file = "walkthroughs/rust/01-no-deadlock.toml";
     let prep = prepared(file);
     let recorded = dir.join("no-deadlock.toml");
-    let _ = std::fs::remove_file(&recorded);
-    let c = coach(
-        file,
-        &[
-            "--sessions",
-            "1",
-            "--record",
-            recorded.to_str().expect("test setup"),
-        ],
-    );
+    let c = recording_coach(file, &recorded);
     let later = ["port:exit-flag-store", "port:submit-refuse-interpreter"];
     let plan = json!({
         "adapterID": "lldb-dap",
@@ -689,11 +665,9 @@ fn bench_coach_overhead() {
         .unwrap_or(1);
     // As VS Code does at each stop: threads, then each thread's stack, at once; then the
     // learner reads the coach's verdict (skipped without the coach) and goes on.
-    let plan = json!({
-        "adapterID": "lldb-dap",
-        "launch": launch(&prep, "lldb-dap"),
-        "breakpoints": breakpoints(&prep, &["main-sleep"], &[]),
-        "actions": [
+    let plan = at_main_sleep(
+        &prep,
+        json!([
             {"wait": "stopped"}, {"look": true}, wait_step(1, 4),
             {"set": breakpoints(&prep, &["port:submit-enqueue"], &["main-sleep"])},
             {"do": "continue"}, {"wait": "stopped"}, {"look": true}, wait_step(2, 4),
@@ -701,8 +675,8 @@ fn bench_coach_overhead() {
             wait_step(3, 4),
             {"look": 10},
             {"end": "disconnect"},
-        ],
-    });
+        ]),
+    );
     let lldb_dap = Registry::builtin()
         .by_name("lldb-dap")
         .expect("test setup")
