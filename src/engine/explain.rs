@@ -502,20 +502,30 @@ fn submit_call(code: &str) -> Option<(String, String, String)> {
 
 /// The `def` line whose body holds line `i`, if any (else `i` is at module level).
 fn enclosing_def(lines: &[String], i: usize) -> Option<usize> {
+    enclosing(lines, i)
+        .find(|(_, c)| c.starts_with("def "))
+        .map(|(j, _)| j)
+}
+
+/// The lines whose blocks hold line `i` (each less indented than the one before), innermost
+/// first, as code without comments, up to and with the function's `def` or a line at module
+/// level.
+fn enclosing(lines: &[String], i: usize) -> impl Iterator<Item = (usize, &str)> {
     let mut depth = indent(&lines[i]);
-    for (j, line) in lines[..i].iter().enumerate().rev() {
-        if line.trim().is_empty() || indent(line) >= depth {
-            continue;
-        }
-        depth = indent(line);
-        if code(line).trim().starts_with("def ") {
-            return Some(j);
-        }
-        if depth == 0 {
-            return None;
-        }
-    }
-    None
+    let mut done = false;
+    lines[..i]
+        .iter()
+        .enumerate()
+        .rev()
+        .filter_map(move |(j, line)| {
+            if done || line.trim().is_empty() || indent(line) >= depth {
+                return None;
+            }
+            depth = indent(line);
+            let c = code(line).trim();
+            done = c.starts_with("def ") || depth == 0;
+            Some((j, c))
+        })
 }
 
 /// The future `R` of `R.result(` on the caller's line: its assignment `R = E.submit(F, ...)`
@@ -600,15 +610,8 @@ fn only_pool(threads: &[ObservedThread], workers: &[&str]) -> Option<Vec<String>
 
 /// `L` of the `for R in L:` whose body holds line `i`, in the same function.
 fn loop_list(lines: &[String], i: usize, receiver: &str) -> Option<String> {
-    let mut depth = indent(&lines[i]);
-    for line in lines[..i].iter().rev() {
-        if line.trim().is_empty() || indent(line) >= depth {
-            continue;
-        }
-        depth = indent(line);
-        let c = code(line).trim();
-        let list = c
-            .strip_prefix("for ")
+    enclosing(lines, i).find_map(|(_, c)| {
+        c.strip_prefix("for ")
             .and_then(|r| r.strip_prefix(receiver))
             .and_then(|r| r.trim_start().strip_prefix("in "))
             .and_then(|r| r.strip_suffix(':'))
@@ -616,12 +619,9 @@ fn loop_list(lines: &[String], i: usize, receiver: &str) -> Option<String> {
             .filter(|l| {
                 l.chars()
                     .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
-            });
-        if list.is_some() || c.starts_with("def ") || depth == 0 {
-            return list.map(str::to_string);
-        }
-    }
-    None
+            })
+            .map(str::to_string)
+    })
 }
 
 fn in_file(f: &ObservedFrame, file: &str) -> bool {
@@ -704,18 +704,9 @@ fn held_locks(t: &ObservedThread, source: &SourceOf) -> Vec<String> {
         let Some((lines, i)) = lines_at(f, source) else {
             continue;
         };
-        let mut depth = indent(&lines[i]);
-        for line in lines[..i].iter().rev() {
-            if line.trim().is_empty() || indent(line) >= depth {
-                continue;
-            }
-            depth = indent(line);
-            let c = code(line).trim();
+        for (_, c) in enclosing(&lines, i) {
             if let Some(lock) = lock_taken_at(c).filter(|_| c.starts_with("with ")) {
                 held.push(lock);
-            }
-            if c.starts_with("def ") || depth == 0 {
-                break;
             }
         }
     }
