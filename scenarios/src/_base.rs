@@ -71,14 +71,12 @@ impl<T: Clone> Future<T> {
         }))
     }
 
-    /// Records for the debugger that the future waits in the work queue of executor
-    /// `ThreadPoolExecutor-<executor>` and was submitted at `site` (`file.rs:line`).
-    pub fn _queued(&self, executor: Option<usize>, site: &str) {
+    /// Records for the debugger that the future waits in the work queue of the executor
+    /// numbered `executor` (`ExecutorState::_index`) and was submitted at `site`
+    /// (`file.rs:line`).
+    pub fn _queued(&self, executor: usize, site: &str) {
         self.0._wait.describe(site);
-        self.0
-            ._wait
-            .executor
-            .store(executor.map_or(0, |n| n + 1), SeqCst);
+        self.0._wait.executor.store(executor + 1, SeqCst);
     }
 
     fn state(&self) -> FutureState {

@@ -177,6 +177,9 @@ pub struct ExecutorState {
     pub _thread_name_prefix: String,
     /// The kernel's 15-byte form of the prefix, `TPExecutor-N`.
     pub _os_name_prefix: String,
+    /// For debuggers: the executor's number among all the program's executors, whatever
+    /// their prefix. Its queued futures and its workers record it (`threading::_waiting`).
+    pub _index: usize,
 }
 
 impl Drop for ExecutorState {
@@ -188,6 +191,8 @@ impl Drop for ExecutorState {
 
 /// `ThreadPoolExecutor._counter`.
 static _counter: AtomicUsize = AtomicUsize::new(0);
+/// How many executors the program created, for `ExecutorState::_index`.
+static _executors: AtomicUsize = AtomicUsize::new(0);
 
 /// `concurrent.futures.ThreadPoolExecutor`: a cheap handle (`Arc` inside) so closures can
 /// capture it as Python code captures a reference. In a debugger, the state is
@@ -231,6 +236,7 @@ impl ThreadPoolExecutor {
             _shutdown_lock: Lock::new(),
             _thread_name_prefix: prefix,
             _os_name_prefix: os_prefix,
+            _index: _executors.fetch_add(1, SeqCst),
         }))
     }
 
@@ -275,11 +281,7 @@ impl ThreadPoolExecutor {
         gil::tick();
         gil::tick();
         let site = std::panic::Location::caller();
-        let number = self._os_name_prefix.strip_prefix("TPExecutor-");
-        f._queued(
-            number.and_then(|n| n.parse().ok()),
-            &format!("{}:{}", site.file(), site.line()),
-        );
+        f._queued(self._index, &format!("{}:{}", site.file(), site.line()));
         let w = _WorkItem {
             future: f.clone(),
             func: Box::new(func),
@@ -309,7 +311,9 @@ impl ThreadPoolExecutor {
             let os_name = format!("{}_{}", self._os_name_prefix, num_threads);
             let executor_reference = Arc::downgrade(&self.0);
             let work_queue = self._work_queue.clone();
+            let index = self._index;
             let t = Thread::new(thread_name, Some(os_name), false, move || {
+                threading::works_for(index);
                 _worker(executor_reference, work_queue)
             });
             t.start()?;

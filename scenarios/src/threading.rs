@@ -47,8 +47,8 @@ pub struct WaitTarget {
     /// Who holds the object (a lock's owner, the thread running a future, the thread a join
     /// waits for), as an OS thread id; 0 when nobody does.
     pub owner: AtomicUsize,
-    /// For a queued future: 1 + the number N of the executor `ThreadPoolExecutor-N` whose
-    /// work queue holds it; 0 otherwise.
+    /// For a queued future: 1 + the number (`ExecutorState::_index`) of the executor whose
+    /// work queue holds it; 0 otherwise. The slots of that executor's workers carry the same.
     pub executor: AtomicUsize,
     /// A NUL-terminated name: `_global_shutdown_lock`, `pow(5, 2)` at `file.rs:12`, a thread's
     /// name.
@@ -97,6 +97,9 @@ pub struct WaitSlot {
     /// The OS thread id (LLDB's thread id); 0 while the slot is free.
     pub tid: AtomicUsize,
     pub target: AtomicPtr<WaitTarget>,
+    /// For a pool's worker: 1 + the number (`ExecutorState::_index`) of the executor it works
+    /// for, so a debugger finds a queued future's workers whatever their names; 0 otherwise.
+    pub executor: AtomicUsize,
 }
 
 /// How many threads of one program can record their waits; later threads go unrecorded.
@@ -108,6 +111,7 @@ pub static _waiting: [WaitSlot; WAIT_SLOTS] = [const {
     WaitSlot {
         tid: AtomicUsize::new(0),
         target: AtomicPtr::new(std::ptr::null_mut()),
+        executor: AtomicUsize::new(0),
     }
 }; WAIT_SLOTS];
 /// How many slots of `_waiting` are taken.
@@ -130,6 +134,14 @@ fn wait_slot() -> Option<&'static WaitSlot> {
         cell.get()
     })?;
     _waiting.get(index)
+}
+
+/// Records that the calling thread is a worker of the executor numbered `executor`
+/// (`ExecutorState::_index`): it takes its slot in `_waiting` now, before it ever waits.
+pub fn works_for(executor: usize) {
+    if let Some(slot) = wait_slot() {
+        slot.executor.store(executor + 1, SeqCst);
+    }
 }
 
 /// Records that the calling thread is about to block on `target` until the returned guard is

@@ -47,6 +47,7 @@ pub fn native_wait_expr(field: super::WaitField) -> String {
         Kind(i) => format!("(int){}->kind.v.value", target(i)),
         Owner(i) => format!("{}->owner.v.value", target(i)),
         Executor(i) => format!("{}->executor.v.value", target(i)),
+        WorkerOf(i) => format!("{}.executor.v.value", slot(i)),
         DescWord(i, k) => format!("((unsigned long*)&{}->desc)[{k}]", target(i)),
         GilHolder => "scenarios::gil::_gil.holder.v.value".into(),
     }

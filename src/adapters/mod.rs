@@ -92,6 +92,8 @@ pub enum WaitField {
     Owner(usize),
     /// 1 + the number of the executor whose work queue holds a pending future.
     Executor(usize),
+    /// 1 + the number of the executor the slot's thread is a worker of (0: no worker).
+    WorkerOf(usize),
     /// Eight bytes of the object's NUL-terminated name, as a little-endian integer: word `k`
     /// of slot `i`. (Read as integers: lldb-dap never answered a `char*` evaluate there.)
     DescWord(usize, usize),

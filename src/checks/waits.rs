@@ -37,8 +37,9 @@ pub struct RawWait {
     pub site: Option<String>,
     /// The thread (portable name) that holds the object or is running it.
     pub owner: Option<String>,
-    /// For a future still in a work queue: the executor's number N (`ThreadPoolExecutor-N`).
-    pub queued_in: Option<usize>,
+    /// For a future still in a work queue: the workers of the pool whose queue holds it
+    /// (portable names; empty when it has none left), whatever the pool's name prefix.
+    pub queued_in: Option<Vec<String>>,
     /// When the object itself is unknown (inferred from a stack): the threads one of which
     /// must end the wait. A cycle is named through such a wait only when there is one.
     #[serde(default)]
@@ -71,7 +72,7 @@ pub struct ExplainedWait {
     pub wait: RawWait,
     /// Who could end the wait (portable names); empty when nobody can.
     pub by: Vec<String>,
-    /// Why those threads, in words: `held by X`, `queued in executor 0's work queue, whose
+    /// Why those threads, in words: `held by X`, `queued in the work queue of the pool whose
     /// only worker is X`, `no thread holds it`.
     pub why: String,
     /// For a queue nobody holds: no live thread can put to it, because every other thread
@@ -145,6 +146,12 @@ impl Explanation {
                     .collect();
                 if after.is_empty() {
                     format!("deadlock: {path} ({} waits on itself)", c.closes_at)
+                } else if let Some(pool) = self.exhausted_pool(c) {
+                    format!(
+                        "deadlock: a cycle of waits {path} (the pool {} is exhausted: each of \
+                         its workers waits on a future queued behind them in its work queue)",
+                        pool_words(&pool)
+                    )
                 } else {
                     format!(
                         "deadlock: a cycle of waits {path} ({} waits on itself through {})",
@@ -180,6 +187,24 @@ impl Explanation {
                 }
             }
         }
+    }
+
+    /// The workers of the pool the cycle goes round, when every thread of its loop (from
+    /// `closes_at` on) is a worker of one pool of several, waiting on a future queued in that
+    /// pool's own work queue, and all its workers are on the loop.
+    fn exhausted_pool(&self, c: &Cycle) -> Option<Vec<String>> {
+        let looped: Vec<&String> = c.chain.iter().skip_while(|t| **t != c.closes_at).collect();
+        let pools: Vec<&Vec<String>> = looped
+            .iter()
+            .map(|t| {
+                let w = self.waits.iter().find(|w| &w.wait.thread == *t)?;
+                w.wait.queued_in.as_ref().map(|_| &w.by)
+            })
+            .collect::<Option<_>>()?;
+        let pool = pools.first()?;
+        let same = pools.iter().all(|p| p == pool);
+        let all_on_loop = pool.len() == looped.len() && pool.iter().all(|w| looped.contains(&w));
+        (same && all_on_loop && pool.len() > 1).then(|| pool.to_vec())
     }
 
     /// `cycle: MainThread -> TPExecutor-0_0` or `cycle: none`: what `expect.cycle` is compared
@@ -292,8 +317,7 @@ pub fn wait_line(w: &RawWait) -> String {
 }
 
 /// Builds the graph from every thread's wait. `threads` are all the program's threads
-/// (portable names), waiting or not: the workers of an executor are found among them by name
-/// (`TPExecutor-N_M` as the kernel shows it, `ThreadPoolExecutor-N_M` in Python).
+/// (portable names), waiting or not: a thread that waits on nothing could still end a wait.
 pub fn explain(threads: &[String], raw: Vec<RawWait>, source: &str) -> Explanation {
     // A thread that waits on nothing recorded is still running (or stopped by the debugger):
     // it could put to a queue.
@@ -345,24 +369,18 @@ fn completers(w: &RawWait, threads: &[String], free: &[String]) -> (Vec<String>,
         };
         return (vec![owner.clone()], format!("{how} {owner}"));
     }
-    if let Some(n) = w.queued_in {
-        let workers: Vec<String> = threads
+    if let Some(workers) = &w.queued_in {
+        // Only workers that still exist can take it.
+        let mut workers: Vec<String> = workers
             .iter()
-            .filter(|t| {
-                t.starts_with(&format!("TPExecutor-{n}_"))
-                    || t.starts_with(&format!("ThreadPoolExecutor-{n}_"))
-            })
+            .filter(|t| threads.contains(t))
             .cloned()
             .collect();
-        let mut workers = workers;
         workers.sort();
+        workers.dedup();
         let why = match workers.as_slice() {
-            [] => format!("queued in executor {n}'s work queue, which has no worker left"),
-            [only] => format!("queued in executor {n}'s work queue, whose only worker is {only}"),
-            many => format!(
-                "queued in executor {n}'s work queue, whose workers are {}",
-                many.join(", ")
-            ),
+            [] => "queued in the work queue of a pool that has no worker left".to_string(),
+            many => format!("queued in the work queue of the pool {}", pool_words(many)),
         };
         return (workers, why);
     }
@@ -391,6 +409,14 @@ fn completers(w: &RawWait, threads: &[String], free: &[String]) -> (Vec<String>,
     (Vec::new(), why.to_string())
 }
 
+/// `whose only worker is X`, `whose workers are X, Y`.
+fn pool_words(workers: &[String]) -> String {
+    match workers {
+        [only] => format!("whose only worker is {only}"),
+        many => format!("whose workers are {}", many.join(", ")),
+    }
+}
+
 /// Why no live thread can put to `w`'s queue: the other threads that exist, each with its own
 /// wait, or that there is none.
 fn no_putter_why(w: &RawWait, all: &[RawWait]) -> String {
@@ -417,13 +443,28 @@ fn no_putter_why(w: &RawWait, all: &[RawWait]) -> String {
 fn find_cycle(waits: &[ExplainedWait]) -> Option<Cycle> {
     let stuck = stuck_threads(waits);
     let stuck: Vec<&str> = stuck.iter().map(String::as_str).collect();
-    let next = |t: &str| -> Option<&String> {
-        waits
+    // A wait that several stuck threads could end (a queued future and its pool's workers)
+    // goes on to one not yet on the chain, so the cycle goes round the whole pool; when all
+    // are on it, it closes at the earliest, the longest loop.
+    let next = |t: &str, chain: &[String]| -> Option<String> {
+        let w = waits
             .iter()
             .find(|w| w.wait.thread == t)
             // An inferred wait among several candidates names no edge: which one is unknown.
-            .filter(|w| w.wait.candidates.len() <= 1)
-            .and_then(|w| w.by.iter().find(|b| stuck.contains(&b.as_str())))
+            .filter(|w| w.wait.candidates.len() <= 1)?;
+        let stuck_by: Vec<&String> =
+            w.by.iter()
+                .filter(|b| stuck.contains(&b.as_str()))
+                .collect();
+        stuck_by
+            .iter()
+            .find(|b| !chain.contains(b))
+            .or_else(|| {
+                stuck_by
+                    .iter()
+                    .min_by_key(|b| chain.iter().position(|c| c == **b))
+            })
+            .map(|b| b.to_string())
     };
     for start in waits
         .iter()
@@ -432,15 +473,15 @@ fn find_cycle(waits: &[ExplainedWait]) -> Option<Cycle> {
     {
         let mut chain: Vec<String> = vec![start.clone()];
         let mut current = start.clone();
-        while let Some(n) = next(&current) {
-            if chain.contains(n) {
+        while let Some(n) = next(&current, &chain) {
+            if chain.contains(&n) {
                 return Some(Cycle {
                     chain,
-                    closes_at: n.clone(),
+                    closes_at: n,
                 });
             }
             chain.push(n.clone());
-            current = n.clone();
+            current = n;
         }
     }
     None
@@ -486,14 +527,14 @@ mod tests {
         }
     }
 
-    fn queued_future(thread: &str, call: &str, executor: usize) -> RawWait {
+    fn queued_future(thread: &str, call: &str, pool: &[&str]) -> RawWait {
         RawWait {
             thread: thread.into(),
             kind: WaitKind::Future,
             object: call.into(),
             site: None,
             owner: None,
-            queued_in: Some(executor),
+            queued_in: Some(names(pool)),
             candidates: Vec::new(),
             called_from: None,
         }
@@ -505,7 +546,7 @@ mod tests {
         let e = explain(
             &threads,
             vec![
-                queued_future("TPExecutor-0_0", "pow(5, 2)", 0),
+                queued_future("TPExecutor-0_0", "pow(5, 2)", &["TPExecutor-0_0"]),
                 join("MainThread", "TPExecutor-0_0"),
             ],
             "test",
@@ -520,7 +561,7 @@ mod tests {
         assert_eq!(e.cycle_line(), "cycle: MainThread -> TPExecutor-0_0");
         assert_eq!(
             e.waits[1].why,
-            "queued in executor 0's work queue, whose only worker is TPExecutor-0_0"
+            "queued in the work queue of the pool whose only worker is TPExecutor-0_0"
         );
         assert!(e.verdict().contains("TPExecutor-0_0 waits on itself"));
         let graph = e.mermaid();
@@ -537,13 +578,85 @@ mod tests {
             &threads,
             vec![
                 join("MainThread", "TPExecutor-0_1"),
-                queued_future("TPExecutor-0_0", "pow(5, 2)", 0),
+                queued_future(
+                    "TPExecutor-0_0",
+                    "pow(5, 2)",
+                    &["TPExecutor-0_0", "TPExecutor-0_1"],
+                ),
             ],
             "test",
         );
         assert_eq!(e.waits[1].by, names(&["TPExecutor-0_0", "TPExecutor-0_1"]));
         assert_eq!(e.cycle, None);
         assert_eq!(e.free, names(&["TPExecutor-0_1"]));
+    }
+
+    /// nested_scrape's trap: main waits on the site `first` runs; both workers of the
+    /// "Sites" pool wait on subpages queued in its own work queue.
+    fn exhausted(first: &str, pool: &[&str]) -> Explanation {
+        let mut threads = names(&["MainThread"]);
+        threads.extend(names(pool));
+        let mut raw = vec![RawWait {
+            owner: Some(first.into()),
+            queued_in: None,
+            ..queued_future("MainThread", "scrape_site(site, executor)", &[])
+        }];
+        raw.extend(
+            ["Sites_0", "Sites_1"]
+                .iter()
+                .map(|t| queued_future(t, "fetch_subpage(url)", pool)),
+        );
+        explain(&threads, raw, "test")
+    }
+
+    #[test]
+    fn workers_waiting_on_futures_queued_behind_them_are_a_cycle_round_the_pool() {
+        let pool = ["Sites_0", "Sites_1"];
+        let e = exhausted("Sites_0", &pool);
+        assert_eq!(
+            e.waits[1].why,
+            "queued in the work queue of the pool whose workers are Sites_0, Sites_1"
+        );
+        assert_eq!(e.waits[1].by, names(&pool));
+        assert_eq!(e.cycle_line(), "cycle: MainThread -> Sites_0 -> Sites_1");
+        assert_eq!(
+            e.verdict(),
+            "deadlock: a cycle of waits MainThread → Sites_0 → Sites_1 → Sites_0 (the pool \
+             whose workers are Sites_0, Sites_1 is exhausted: each of its workers waits on a \
+             future queued behind them in its work queue)"
+        );
+        // Entered through the other worker, the loop still goes round the whole pool.
+        let e = exhausted("Sites_1", &pool);
+        assert_eq!(e.cycle_line(), "cycle: MainThread -> Sites_1 -> Sites_0");
+        assert_eq!(e.cycle.map(|c| c.closes_at).as_deref(), Some("Sites_1"));
+    }
+
+    #[test]
+    fn a_third_worker_that_waits_on_nothing_could_take_the_queued_futures() {
+        let e = exhausted("Sites_0", &["Sites_0", "Sites_1", "Sites_2"]);
+        assert_eq!(e.cycle, None);
+        assert_eq!(
+            e.verdict(),
+            "no cycle: every wait has a thread that could end it"
+        );
+    }
+
+    #[test]
+    fn a_pool_without_workers_left_can_end_no_wait() {
+        let e = explain(
+            &names(&["MainThread"]),
+            vec![queued_future(
+                "MainThread",
+                "pow(5, 2)",
+                &["TPExecutor-0_0"],
+            )],
+            "test",
+        );
+        assert_eq!(
+            e.waits[0].why,
+            "queued in the work queue of a pool that has no worker left"
+        );
+        assert!(e.verdict().starts_with("no cycle"), "{}", e.verdict());
     }
 
     #[test]

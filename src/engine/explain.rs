@@ -115,16 +115,24 @@ impl Player<'_> {
         };
         let count = (self.number(WaitField::Count, frame).await as usize).min(MAX_SLOTS);
         let mut out = Vec::new();
+        // Each pool's live workers by the executor number their slots record, and each queued
+        // future's executor number: a pool is found by its workers, whatever their names.
+        let mut workers: Vec<(u64, String)> = Vec::new();
+        let mut queued: Vec<(usize, u64)> = Vec::new();
         for i in 0..count {
-            let target = self.number(WaitField::Target(i), frame).await;
-            if target == 0 {
-                continue;
-            }
             let tid = self.number(WaitField::Tid(i), frame).await;
             // A slot of a thread that has ended is no wait of the program's any more.
             let Some(thread) = listed.iter().find(|t| t.id as u64 == tid) else {
                 continue;
             };
+            let works_for = self.number(WaitField::WorkerOf(i), frame).await;
+            if works_for > 0 {
+                workers.push((works_for, thread.name.clone()));
+            }
+            let target = self.number(WaitField::Target(i), frame).await;
+            if target == 0 {
+                continue;
+            }
             let kind = match self.number(WaitField::Kind(i), frame).await {
                 1 => WaitKind::Lock,
                 2 => WaitKind::Future,
@@ -141,16 +149,28 @@ impl Player<'_> {
                 WaitKind::Thread => (owner.clone().unwrap_or(desc), None),
                 _ => (desc, None),
             };
+            if executor > 0 {
+                queued.push((out.len(), executor));
+            }
             out.push(RawWait {
                 thread: thread.name.clone(),
                 kind,
                 object,
                 site,
                 owner,
-                queued_in: (executor > 0).then(|| executor as usize - 1),
+                queued_in: None,
                 candidates: Vec::new(),
                 called_from: None,
             });
+        }
+        for (i, executor) in queued {
+            out[i].queued_in = Some(
+                workers
+                    .iter()
+                    .filter(|(n, _)| *n == executor)
+                    .map(|(_, name)| name.clone())
+                    .collect(),
+            );
         }
         for t in observed {
             let recorded = out.iter().any(|w| w.thread == t.name);
@@ -377,19 +397,17 @@ pub fn infer_from_stacks(threads: &[ObservedThread], source: &SourceOf) -> Vec<R
                 format!("awaited in {}", caller.name),
                 workers.iter().map(|w| w.to_string()).collect(),
             );
-            if let Some((call, found)) = submitted_future(caller, threads, source) {
+            if let Some((call, found)) = submitted_future(caller, threads, &workers, source) {
                 w.object = call;
                 match found {
                     Some(Submitted::RunBy(runner)) => {
                         w.owner = Some(runner);
                         w.candidates.clear();
                     }
-                    Some(Submitted::Queued { prefix }) => {
-                        w.candidates.retain(|c| c.starts_with(&prefix));
-                        w.queued_in = prefix
-                            .strip_prefix("ThreadPoolExecutor-")
-                            .and_then(|n| n.strip_suffix('_'))
-                            .and_then(|n| n.parse().ok());
+                    // Its pool's workers, and only they, can take it.
+                    Some(Submitted::Queued(pool)) => {
+                        w.candidates.clear();
+                        w.queued_in = Some(pool);
                     }
                     // Nobody runs it and its pool is not known: any worker may take it.
                     None => {}
@@ -435,9 +453,8 @@ pub fn infer_from_stacks(threads: &[ObservedThread], source: &SourceOf) -> Vec<R
 enum Submitted {
     /// A worker runs the submitted function now.
     RunBy(String),
-    /// Nobody runs it: it waits in the work queue of the pool whose workers' names begin
-    /// with `prefix` (`ThreadPoolExecutor-0_`).
-    Queued { prefix: String },
+    /// Nobody runs it: it waits in the work queue of the pool whose workers these are.
+    Queued(Vec<String>),
 }
 
 /// The worker whose current task is `function` (the frame above `_WorkItem.run`).
@@ -485,41 +502,61 @@ fn submit_call(code: &str) -> Option<(String, String, String)> {
 
 /// The `def` line whose body holds line `i`, if any (else `i` is at module level).
 fn enclosing_def(lines: &[String], i: usize) -> Option<usize> {
+    enclosing(lines, i)
+        .find(|(_, c)| c.starts_with("def "))
+        .map(|(j, _)| j)
+}
+
+/// The lines whose blocks hold line `i` (each less indented than the one before), innermost
+/// first, as code without comments, up to and with the function's `def` or a line at module
+/// level.
+fn enclosing(lines: &[String], i: usize) -> impl Iterator<Item = (usize, &str)> {
     let mut depth = indent(&lines[i]);
-    for (j, line) in lines[..i].iter().enumerate().rev() {
-        if line.trim().is_empty() || indent(line) >= depth {
-            continue;
-        }
-        depth = indent(line);
-        if code(line).trim().starts_with("def ") {
-            return Some(j);
-        }
-        if depth == 0 {
-            return None;
-        }
-    }
-    None
+    let mut done = false;
+    lines[..i]
+        .iter()
+        .enumerate()
+        .rev()
+        .filter_map(move |(j, line)| {
+            if done || line.trim().is_empty() || indent(line) >= depth {
+                return None;
+            }
+            depth = indent(line);
+            let c = code(line).trim();
+            done = c.starts_with("def ") || depth == 0;
+            Some((j, c))
+        })
 }
 
 /// The future `R` of `R.result(` on the caller's line: its assignment `R = E.submit(F, ...)`
-/// in the caller's function (else at module level) names the call `F(...)`; a worker running
-/// F runs it, else it is queued in the executor `E`, whose workers are those of a worker
-/// running another function submitted to `E` (unknown when none does).
+/// in the caller's function (else at module level), or, for `for R in L:`, the `L.append(
+/// E.submit(F, ...))` that filled the list, names the call `F(...)`. A worker running F runs
+/// it (when R is one of a list's, which one is unknown); else it is queued in the executor
+/// `E`, whose workers are those of a worker running another function submitted to `E`, or
+/// those of the only thread pool the stacks show (see [`only_pool`]).
 fn submitted_future(
     caller: &ObservedFrame,
     threads: &[ObservedThread],
+    workers: &[&str],
     source: &SourceOf,
 ) -> Option<(String, Option<Submitted>)> {
     let (lines, i) = lines_at(caller, source)?;
     let receiver = receiver_of(code(&lines[i]), ".result(")?;
     let scope = enclosing_def(&lines, i);
+    let list = loop_list(&lines, i, &receiver);
     let assigned = |j: &usize| {
         let c = code(&lines[*j]).trim();
-        c.strip_prefix(receiver.as_str())
+        let assignment = c
+            .strip_prefix(receiver.as_str())
             .map(str::trim_start)
             .and_then(|r| r.strip_prefix('='))
-            .filter(|r| !r.starts_with('='))
-            .and_then(submit_call)
+            .filter(|r| !r.starts_with('='));
+        let appended = list.as_deref().and_then(|l| {
+            c.strip_prefix(l)
+                .and_then(|r| r.strip_prefix(".append("))
+                .map(|_| c)
+        });
+        assignment.or(appended).and_then(submit_call)
     };
     let in_function = scope.and_then(|d| (d..i).rev().find_map(|j| assigned(&j)));
     let at_module = || {
@@ -530,18 +567,61 @@ fn submitted_future(
     };
     let (executor, function, call) = in_function.or_else(at_module)?;
     if let Some(runner) = running(threads, &function) {
-        return Some((call, Some(Submitted::RunBy(runner))));
+        let found = list.is_none().then_some(Submitted::RunBy(runner));
+        return Some((call, found));
     }
-    let queued = lines.iter().find_map(|l| {
-        let (e, f, _) = submit_call(code(l).trim())?;
-        let worker = running(threads, &f).filter(|_| e == executor)?;
-        // A pool names its workers PREFIX_0, PREFIX_1, ...
-        let (prefix, _) = worker.rsplit_once('_')?;
-        Some(Submitted::Queued {
-            prefix: format!("{prefix}_"),
+    let queued = lines
+        .iter()
+        .find_map(|l| {
+            let (e, f, _) = submit_call(code(l).trim())?;
+            let worker = running(threads, &f).filter(|_| e == executor)?;
+            Some(pool_of(&worker, workers))
         })
-    });
-    Some((call, queued))
+        .or_else(|| only_pool(threads, workers));
+    Some((call, queued.map(Submitted::Queued)))
+}
+
+/// The workers of `worker`'s pool: a pool names its workers PREFIX_0, PREFIX_1, ...
+fn pool_of(worker: &str, workers: &[&str]) -> Vec<String> {
+    let prefix = worker.rsplit_once('_').map_or(worker, |(p, _)| p);
+    workers
+        .iter()
+        .filter(|w| {
+            w.strip_prefix(prefix)
+                .and_then(|r| r.strip_prefix('_'))
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+        })
+        .map(|w| w.to_string())
+        .collect()
+}
+
+/// The pool a pending future must be queued in when the source cannot say which executor
+/// took it: a future nobody runs sits in the work queue of a thread pool with a live worker
+/// (`submit` starts one, and workers leave only on a sentinel queued behind earlier work) or
+/// in a process pool's, whose manager thread then runs in `process.py`. So when no such
+/// thread runs and the stacks show the workers of one thread pool only, it is that pool.
+fn only_pool(threads: &[ObservedThread], workers: &[&str]) -> Option<Vec<String>> {
+    let process_pool = threads
+        .iter()
+        .any(|t| t.frames.iter().any(|f| in_file(f, "process.py")));
+    let first = pool_of(workers.first()?, workers);
+    (!process_pool && first.len() == workers.len()).then_some(first)
+}
+
+/// `L` of the `for R in L:` whose body holds line `i`, in the same function.
+fn loop_list(lines: &[String], i: usize, receiver: &str) -> Option<String> {
+    enclosing(lines, i).find_map(|(_, c)| {
+        c.strip_prefix("for ")
+            .and_then(|r| r.strip_prefix(receiver))
+            .and_then(|r| r.trim_start().strip_prefix("in "))
+            .and_then(|r| r.strip_suffix(':'))
+            .map(str::trim)
+            .filter(|l| {
+                l.chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+            })
+            .map(str::to_string)
+    })
 }
 
 fn in_file(f: &ObservedFrame, file: &str) -> bool {
@@ -624,18 +704,9 @@ fn held_locks(t: &ObservedThread, source: &SourceOf) -> Vec<String> {
         let Some((lines, i)) = lines_at(f, source) else {
             continue;
         };
-        let mut depth = indent(&lines[i]);
-        for line in lines[..i].iter().rev() {
-            if line.trim().is_empty() || indent(line) >= depth {
-                continue;
-            }
-            depth = indent(line);
-            let c = code(line).trim();
+        for (_, c) in enclosing(&lines, i) {
             if let Some(lock) = lock_taken_at(c).filter(|_| c.starts_with("with ")) {
                 held.push(lock);
-            }
-            if c.starts_with("def ") || depth == 0 {
-                break;
             }
         }
     }
@@ -851,7 +922,10 @@ mod tests {
         assert_eq!(got[0].owner.as_deref(), Some("ThreadPoolExecutor-0_0"));
         // `f = outer.submit(fetch, url)`: nobody runs fetch; `outer` is the pool whose worker
         // runs scrape_site, executor 0.
-        assert_eq!((got[2].owner.as_deref(), got[2].queued_in), (None, Some(0)));
+        assert_eq!(
+            (got[2].owner.as_deref(), got[2].queued_in.clone()),
+            (None, Some(vec!["ThreadPoolExecutor-0_0".to_string()]))
+        );
         let names: Vec<String> = threads.iter().map(|t| t.name.clone()).collect();
         let e = explain(&names, got, "test");
         assert_eq!(
@@ -861,6 +935,84 @@ mod tests {
         // Without the source nothing names the futures' runners: no cycle.
         let blind = infer_from_stacks(&threads, &|_| None);
         assert_eq!(explain(&names, blind, "test").cycle, None);
+    }
+
+    const NESTED_SCRAPE: &str = include_str!("../../scenarios/python/nested_scrape.py");
+
+    /// nested_scrape.py's trap as debugpy shows it: main in `f.result()` over the sites'
+    /// futures, both "Sites" workers in `f.result()` over their subpages' futures; `extra`
+    /// threads besides.
+    fn scrape_trap(extra: Vec<ObservedThread>) -> (Vec<String>, Vec<RawWait>) {
+        let main = format!(
+            "<module>@nested_scrape.py:{}",
+            line_of(NESTED_SCRAPE, "site-result")
+        );
+        let site = format!(
+            "scrape_site@nested_scrape.py:{}",
+            line_of(NESTED_SCRAPE, "subpage-result")
+        );
+        let worker = |name: &str| {
+            at(
+                name,
+                &[
+                    "wait@threading.py:320",
+                    "result@_base.py:453",
+                    &site,
+                    "run@thread.py:58",
+                    "_worker@thread.py:83",
+                ],
+            )
+        };
+        let mut threads = vec![
+            at(
+                "MainThread",
+                &["wait@threading.py:320", "result@_base.py:453", &main],
+            ),
+            worker("Sites_0"),
+            worker("Sites_1"),
+        ];
+        threads.extend(extra);
+        let got = infer_from_stacks(&threads, &|f| {
+            (f == "nested_scrape.py").then(|| NESTED_SCRAPE.to_string())
+        });
+        (threads.iter().map(|t| t.name.clone()).collect(), got)
+    }
+
+    #[test]
+    fn futures_a_list_was_filled_with_wait_in_the_only_pool_the_stacks_show() {
+        let (names, got) = scrape_trap(Vec::new());
+        let lines: Vec<String> = got.iter().map(crate::checks::wait_line).collect();
+        assert_eq!(
+            lines,
+            vec![
+                "MainThread waits on future scrape_site(site, inner)",
+                "Sites_0 waits on future fetch_subpage(link)",
+                "Sites_1 waits on future fetch_subpage(link)",
+            ]
+        );
+        // Both workers run scrape_site: which one main's future is, the stack cannot say.
+        assert_eq!(got[0].candidates, vec!["Sites_0", "Sites_1"]);
+        // Nobody runs fetch_subpage: it is queued, and only the "Sites" pool has workers.
+        let pool = Some(vec!["Sites_0".to_string(), "Sites_1".to_string()]);
+        assert_eq!((&got[1].queued_in, &got[2].queued_in), (&pool, &pool));
+        let e = explain(&names, got, "test");
+        assert_eq!(e.cycle_line(), "cycle: Sites_0 -> Sites_1");
+        assert!(e.verdict().contains("is exhausted"), "{}", e.verdict());
+    }
+
+    #[test]
+    fn with_a_process_pool_running_the_queue_of_a_future_is_not_guessed() {
+        let manager = at(
+            "Thread-1",
+            &[
+                "wait_result_broken_or_wakeup@process.py:385",
+                "run@process.py:320",
+            ],
+        );
+        let (names, got) = scrape_trap(vec![manager]);
+        assert_eq!(got[1].queued_in, None);
+        assert_eq!(got[1].candidates, vec!["Sites_0", "Sites_1"]);
+        assert_eq!(explain(&names, got, "test").cycle, None);
     }
 
     #[test]

@@ -811,7 +811,7 @@ expect.end = "hang"
             object: "pow(5, 2)".into(),
             site: None,
             owner: None,
-            queued_in: Some(0),
+            queued_in: Some(vec!["TPExecutor-0_0".into()]),
             candidates: Vec::new(),
             called_from: None,
         };
