@@ -164,8 +164,11 @@ expect.evaluate = ["'ThreadPoolExecutor-0_0'"]
     );
     assert!(stdout.contains("end: hang"), "{stdout}");
 
-    // Main is blocked in C (f.result()'s lock): debugpy cannot evaluate in it, and says so
-    // when main is the thread selected, where the worker's frame would have answered.
+    // With main selected, the console reads in main's frame, never the worker's. Main may
+    // still be running Python between `submit` and `f.result()` when the worker stops (then
+    // debugpy suspends it and answers 'MainThread'), or already be blocked in C in
+    // f.result()'s lock (then debugpy refuses, in its own words): a race of the unmodified
+    // program, seen both ways under load. The worker's frame would have said its own name.
     let main_step = r#"[[step]]
 title = "Main, blocked in f.result()"
 thread = "MainThread"
@@ -181,12 +184,16 @@ expect.evaluate = ["'MainThread'"]
         &["run", "--python", &python(), "main-thread.toml"],
     );
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
-    assert!(
-        stdout.contains("+evaluate #1: error: adapter refused \"evaluate\"")
-            && stdout.contains("Unable to find thread for evaluation"),
-        "{stdout}"
-    );
+    match out.status.code() {
+        Some(0) => assert!(stdout.contains("PASS main-thread.toml"), "{stdout}"),
+        Some(1) => assert!(
+            stdout.contains("+evaluate #1: error: adapter refused \"evaluate\"")
+                && stdout.contains("Unable to find thread for evaluation"),
+            "{stdout}"
+        ),
+        other => panic!("exit {other:?}: {stdout}{}", text(&out.stderr)),
+    }
+    assert!(!stdout.contains("ThreadPoolExecutor-0_0'"), "{stdout}");
     std::fs::remove_file(dir.join("main-thread.toml")).expect("remove the variant");
 
     // Only the walkthrough was added; the last run went to the cache.
