@@ -84,6 +84,17 @@ struct Coach {
     port: u16,
 }
 
+/// A test that fails before its coach's session ends must not leave the coach listening:
+/// SIGKILL, after which the coach's guardian ends what it started.
+impl Drop for Coach {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 fn coach(walkthrough: &str, extra: &[&str]) -> Coach {
     support::build_scenarios();
     // A port the system chooses: the walkthrough's own (4700 + NN) may be taken by another
