@@ -325,13 +325,24 @@ fn run_walkthroughs(
     Ok(exit_for(&only))
 }
 
-fn present(project: &Project, registry: &Registry, args: PresentArgs) -> Result<Exit, CliError> {
+/// What `present` and `coach` do first with their one walkthrough: end what earlier runs left,
+/// check the Python asked for, and load and prepare the file against the project.
+fn one_walkthrough(
+    project: &Project,
+    path: &Path,
+    python: Option<&Path>,
+) -> Result<(Project, walkthrough::Prepared), CliError> {
     end_strays();
-    check_python(args.adapters.python.as_deref())?;
-    let project = &project.clone().with_python(args.adapters.python.clone());
-    let prep = walkthrough::load(&args.path)
-        .and_then(|w| walkthrough::prepare(project, w))
+    check_python(python)?;
+    let project = project.clone().with_python(python.map(Path::to_path_buf));
+    let prep = walkthrough::load(path)
+        .and_then(|w| walkthrough::prepare(&project, w))
         .map_err(CliError::Located)?;
+    Ok((project, prep))
+}
+
+fn present(project: &Project, registry: &Registry, args: PresentArgs) -> Result<Exit, CliError> {
+    let (project, prep) = &one_walkthrough(project, &args.path, args.adapters.python.as_deref())?;
     let lang = prep.walkthrough.language;
     let dialect = plan_dialects(registry, chosen(registry, &args.adapter)?, &[lang])
         .into_iter()
@@ -345,7 +356,7 @@ fn present(project: &Project, registry: &Registry, args: PresentArgs) -> Result<
     let adapter: Adapter = dialect
         .discover(args.adapters.explicit().get(dialect.name()), &project.root)
         .map_err(|e| e.to_string())?;
-    build_all(project, std::slice::from_ref(&prep), args.no_build)?;
+    build_all(project, std::slice::from_ref(prep), args.no_build)?;
     let options = crate::present::PresentOptions {
         auto: args
             .auto
@@ -355,7 +366,7 @@ fn present(project: &Project, registry: &Registry, args: PresentArgs) -> Result<
         step_timeout: std::time::Duration::from_secs(args.step_timeout),
     };
     use crate::present::Presented;
-    match crate::present::present(project, &prep, &adapter, &options)? {
+    match crate::present::present(project, prep, &adapter, &options)? {
         Presented::AsWritten => Ok(Exit::Passed),
         Presented::Departed => Ok(Exit::Departed),
         Presented::CouldNotPlay => Ok(Exit::CouldNotCheck),
@@ -364,12 +375,7 @@ fn present(project: &Project, registry: &Registry, args: PresentArgs) -> Result<
 }
 
 fn coach(project: &Project, registry: &Registry, args: CoachArgs) -> Result<Exit, CliError> {
-    end_strays();
-    check_python(args.adapters.python.as_deref())?;
-    let project = &project.clone().with_python(args.adapters.python.clone());
-    let prep = walkthrough::load(&args.path)
-        .and_then(|w| walkthrough::prepare(project, w))
-        .map_err(CliError::Located)?;
+    let (project, prep) = &one_walkthrough(project, &args.path, args.adapters.python.as_deref())?;
     let stdlib = match prep.walkthrough.language {
         Language::Python => project.python_stdlib().ok(),
         Language::Rust => None,
@@ -386,7 +392,7 @@ fn coach(project: &Project, registry: &Registry, args: CoachArgs) -> Result<Exit
     let rt = runtime()?;
     rt.block_on(async {
         let mut signals = crate::session::Signals::watch();
-        match crate::coach::serve(&prep, registry, &options, &mut signals).await {
+        match crate::coach::serve(prep, registry, &options, &mut signals).await {
             Ok(()) => Ok(Exit::Passed),
             Err(crate::coach::CoachError::Interrupted(s)) => Err(CliError::Interrupted(s)),
             Err(e) => Err(CliError::Setup(e.to_string())),
