@@ -61,9 +61,23 @@ pub enum HangRule {
     /// to show where each thread is.
     EveryThread,
     /// The adapter runs threads of its own inside the debuggee (debugpy): the program is
-    /// stuck when as many threads are blocked for good as the adapter lists program threads.
-    /// The adapter answers `threads` and `stackTrace` without a pause (and answers no pause).
+    /// stuck when the threads it lists (told apart by py-spy where it can read the process,
+    /// else counted) are all blocked for good. The adapter answers `threads` and `stackTrace`
+    /// without a pause (and answers no pause).
     AdapterListedThreads,
+}
+
+impl HangRule {
+    /// How many equal looks make a hang, given the looks a program with every thread in view
+    /// needs (`base`). Under debugpy, two more: a thread that has just ended can leave
+    /// CPython's exit sequence blocked for good on its join for more than one 20 ms interval
+    /// (seen on `daemon_exit.py`, Python 3.11), so the picture must hold a little longer.
+    pub fn looks(self, base: usize) -> usize {
+        match self {
+            HangRule::EveryThread => base,
+            HangRule::AdapterListedThreads => base + 2,
+        }
+    }
 }
 
 /// In which frame watches and console expressions are evaluated when a thread stopped.
@@ -227,6 +241,16 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     }
     fn hang_rule(&self) -> HangRule {
         HangRule::EveryThread
+    }
+    /// Whether a program found hung is better stopped by sending it SIGSTOP than by `pause`
+    /// (the adapter reports the signal's stop as it reports its own pause, sooner).
+    fn halts_by_signal(&self) -> bool {
+        false
+    }
+    /// Whether a stack of a thread the adapter has not suspended costs it much, so that only
+    /// the stacks a step needs are worth asking.
+    fn costly_stacks(&self) -> bool {
+        false
     }
     /// Whether a thread whose stack cannot be walked (starting or ending) shows no frames
     /// instead of failing the observation.

@@ -263,18 +263,14 @@ fn run_walkthroughs(
     let opts = RunOptions {
         step_timeout: std::time::Duration::from_secs(args.step_timeout.max(1)),
         launch_extra: config.map(|c| c.launch_keys).unwrap_or_default(),
+        // Blessing writes what the debugger showed, every thread of it.
+        every_stack: args.bless,
         ..RunOptions::default()
     };
     let progress = Progress::new(prepared.len());
     let results = rt.block_on(crate::session::until_signal(
         &mut signals,
-        crate::engine::play_all(
-            prepared,
-            launchers,
-            opts,
-            args.jobs.max(1),
-            progress.callback(),
-        ),
+        crate::engine::play_all(prepared, launchers, opts, args.jobs(), progress.callback()),
     ));
     progress.clear();
     let results = results.map_err(CliError::Interrupted)?;

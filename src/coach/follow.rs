@@ -12,7 +12,7 @@ use crate::checks::{Observation, ObservedEnd, ObservedStop, ObservedThread};
 use crate::dap::protocol::{self, EvalContext, Frame};
 use crate::engine::explain::{caller_of_wait, infer_from_stacks};
 use crate::engine::{observe, portable_thread_name};
-use crate::os::hang::{self, HangDetector};
+use crate::os::hang::HangDetector;
 use crate::walkthrough::{Action, Prepared};
 use serde::Deserialize;
 use serde_json::Value;
@@ -28,8 +28,8 @@ pub(super) const ASK: Duration = Duration::from_secs(10);
 const STOP_TAIL: Duration = Duration::from_millis(50);
 /// How often a running program is sampled, and how many equal stuck samples make a hang:
 /// the engine's defaults.
-const HANG_POLL: Duration = Duration::from_millis(50);
-const HANG_SAMPLES: usize = 4;
+const HANG_POLL: Duration = Duration::from_millis(20);
+const HANG_SAMPLES: usize = 2;
 const STACK_LEVELS: i64 = 64;
 
 /// One connection's follower.
@@ -43,6 +43,8 @@ pub struct Follower<'a> {
     /// Said "it hangs" and waits for the learner's pause (LLDB adapters).
     hung: bool,
     detector: HangDetector,
+    /// py-spy, to tell the program's threads from debugpy's at a hang (see `os::pyspy`).
+    pub pyspy: Option<std::path::PathBuf>,
     pid: Option<u32>,
     stdout: String,
     stderr: String,
@@ -96,7 +98,8 @@ impl<'a> Follower<'a> {
             cursor: 0,
             running: false,
             hung: false,
-            detector: HangDetector::new(HANG_SAMPLES),
+            detector: HangDetector::new(dialect.hang_rule().looks(HANG_SAMPLES)),
+            pyspy: None,
             pid: None,
             stdout: String::new(),
             stderr: String::new(),
@@ -162,7 +165,7 @@ impl<'a> Follower<'a> {
         if action != Action::Pause {
             self.running = true;
             self.hung = false;
-            self.detector = HangDetector::new(HANG_SAMPLES);
+            self.detector = HangDetector::new(self.dialect.hang_rule().looks(HANG_SAMPLES));
         }
         if self.hung && action == Action::Pause {
             return;
@@ -282,25 +285,19 @@ impl<'a> Follower<'a> {
     /// One sample of the running program; says so once every thread is blocked for good.
     async fn sample(&mut self) {
         let Some(pid) = self.pid else { return };
-        let mut sample = hang::sample(pid);
         let rule = self.dialect.hang_rule();
-        let stuck = match rule {
-            HangRule::AdapterListedThreads => match &sample {
-                Some(s) if !hang::blocked_part(s).is_empty() => {
-                    let n = match self.threads().await {
-                        Some(t) => t.len(),
-                        None => 0,
-                    };
-                    hang::is_stuck_python(s, n)
-                }
-                _ => false,
-            },
-            HangRule::EveryThread => sample.as_ref().is_some_and(hang::is_stuck),
-        };
-        if rule == HangRule::AdapterListedThreads {
-            sample = sample.as_ref().map(hang::blocked_part);
-        }
-        if !self.detector.observe_judged(sample, stuck) {
+        let mut detector = std::mem::replace(&mut self.detector, HangDetector::new(1));
+        let pyspy = self.pyspy.clone();
+        let hung =
+            crate::engine::look(rule, &mut detector, Some(pid), pyspy.as_deref(), || async {
+                self.threads()
+                    .await
+                    .map(|t| t.into_iter().map(|t| t.name).collect())
+                    .unwrap_or_default()
+            })
+            .await;
+        self.detector = detector;
+        if !hung {
             return;
         }
         self.running = false;

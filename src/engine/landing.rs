@@ -22,61 +22,59 @@ impl Player<'_> {
         let opts = self.opts;
         let step_timeout = timeout.unwrap_or(opts.step_timeout);
         let deadline = Instant::now() + step_timeout;
-        let mut detector = HangDetector::new(opts.hang_samples);
-        let mut first_stuck: Option<Instant> = None;
+        let rule = self.launcher.dialect().hang_rule();
+        let mut detector = HangDetector::new(rule.looks(opts.hang_samples));
+        let pyspy = match rule {
+            HangRule::AdapterListedThreads => {
+                crate::os::pyspy::find(&self.session()?.adapter_program)
+            }
+            HangRule::EveryThread => None,
+        };
+        let waiting = Instant::now();
+        let mut next_look = waiting + opts.hang_poll;
         loop {
             let session = self.session()?;
-            match session.wait_for_stop(opts.hang_poll).await {
-                Ok(StopOutcome::Stopped(stop)) => return Ok(Landing::Stopped(stop)),
-                Ok(StopOutcome::Exited { exit_code }) => return Ok(Landing::Exited(exit_code)),
+            // Looks `hang_poll` apart, whatever a look itself cost.
+            let wait = next_look.saturating_duration_since(Instant::now());
+            next_look = Instant::now().max(next_look) + opts.hang_poll;
+            match session.wait_for_stop(wait).await {
+                Ok(StopOutcome::Stopped(stop)) => {
+                    self.program_time += waiting.elapsed();
+                    return Ok(Landing::Stopped(stop));
+                }
+                Ok(StopOutcome::Exited { exit_code }) => {
+                    self.program_time += waiting.elapsed();
+                    return Ok(Landing::Exited(exit_code));
+                }
                 Err(SessionError::Timeout { .. }) => {}
                 Err(e) => return Err(e.into()),
             }
             let pid = session.debuggee_pid();
-            let mut sample = pid.and_then(hang::sample);
-            let rule = self.launcher.dialect().hang_rule();
-            let stuck = match rule {
-                HangRule::AdapterListedThreads => match &sample {
-                    // Asking the adapter costs a request: only when the picture suggests it.
-                    Some(s) if !hang::blocked_part(s).is_empty() => {
-                        // Asked at every such look: the count changes while the blocked
-                        // picture stays the same (a program thread starts, or sleeps through
-                        // the looks), and a count kept from an earlier look declared a
-                        // sleeping program hung on Python 3.12.
-                        // A program on its way out may take the adapter's server with it:
-                        // no answer is no hang, and the exit event follows.
-                        let n = match self.session()?.threads().await {
-                            Ok(t) => t.len(),
-                            Err(_) => 0,
-                        };
-                        hang::is_stuck_python(s, n)
-                    }
-                    _ => false,
-                },
-                HangRule::EveryThread => sample.as_ref().is_some_and(hang::is_stuck),
-            };
-            if rule == HangRule::AdapterListedThreads {
-                sample = sample.as_ref().map(hang::blocked_part);
-            }
-            if stuck {
-                first_stuck.get_or_insert_with(Instant::now);
-            } else {
-                first_stuck = None;
-            }
-            if detector.observe_judged(sample, stuck) {
-                let declared_after = first_stuck.map(|t| t.elapsed()).unwrap_or_default();
+            let hung = look(rule, &mut detector, pid, pyspy.as_deref(), || async {
+                match session.threads().await {
+                    Ok(t) => t.into_iter().map(|t| t.name).collect(),
+                    Err(_) => Vec::new(),
+                }
+            })
+            .await;
+            if hung {
+                let declared_after = detector.stuck_for();
+                self.program_time += detector
+                    .stuck_since()
+                    .map_or(waiting.elapsed(), |t| t.saturating_duration_since(waiting));
                 // debugpy answers a pause of threads blocked in C lock acquires with no stop
                 // (and `threads`/`stackTrace` answer without one): do not wait for it.
                 if rule == HangRule::AdapterListedThreads {
                     return Ok(Landing::Hung { declared_after });
                 }
                 let any = self.any_thread().await?;
-                if let Some(stop) = self.session()?.pause(any).await? {
+                if let Some(stop) = self.session()?.halt(any).await? {
                     self.last_stop = Some(stop);
                 }
                 return Ok(Landing::Hung { declared_after });
             }
             if Instant::now() >= deadline {
+                self.program_time += waiting.elapsed();
                 let any = self.any_thread().await?;
                 if let Some(stop) = self.session()?.pause(any).await? {
                     self.last_stop = Some(stop);
@@ -171,5 +169,177 @@ impl Player<'_> {
         }
         let threads = self.session()?.threads().await?;
         Ok(threads.first().map(|t| t.id).unwrap_or(0))
+    }
+}
+
+/// One look at the debuggee for a hang under the dialect's rule, fed to `detector`; true once
+/// the detector declares the program hung. Under [`HangRule::AdapterListedThreads`] the
+/// adapter is asked which threads the program has (`listed`, their names) only at the look
+/// that would declare the hang: the looks before it compare pictures, which cost nothing.
+pub(crate) async fn look<F, Fut>(
+    rule: HangRule,
+    detector: &mut HangDetector,
+    pid: Option<u32>,
+    pyspy: Option<&Path>,
+    listed: F,
+) -> bool
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Vec<String>>,
+{
+    let sample = pid.and_then(hang::sample);
+    match rule {
+        HangRule::EveryThread => {
+            let stuck = sample.as_ref().is_some_and(hang::is_stuck);
+            detector.observe_judged(sample, stuck)
+        }
+        HangRule::AdapterListedThreads => {
+            // debugpy's own threads come and go between running and timed waits: the
+            // picture that must hold is the threads blocked for good.
+            let blocked = sample.as_ref().map(hang::blocked_part);
+            let mut hold = Duration::ZERO;
+            let stuck = match (&sample, &blocked, pid) {
+                (Some(s), Some(b), Some(pid)) if !b.is_empty() => {
+                    // Asked at the deciding look, never kept: the list changes while the
+                    // blocked picture stays the same (a program thread starts, or sleeps
+                    // through the looks), and a count kept from an earlier look declared a
+                    // sleeping program hung on Python 3.12.
+                    if detector.would_declare(b) {
+                        match python_stuck(s, pid, &listed().await, pyspy).await {
+                            Some(h) => {
+                                hold = h;
+                                true
+                            }
+                            None => false,
+                        }
+                    } else {
+                        true
+                    }
+                }
+                _ => false,
+            };
+            detector.observe_judged(blocked, stuck) && detector.stuck_for() >= hold
+        }
+    }
+}
+
+/// How long a Python program whose main thread is in CPython's last exit join must look stuck
+/// before it is declared hung. That join (`threading._shutdown`, after main's body and the
+/// `atexit` hooks, when debugpy no longer lists `MainThread`) also waits for debugpy's
+/// non-daemon `pydevd.CheckAliveThread`, which looks every 0.2 s (`TIMEOUT_SLOW`) whether a
+/// user thread is still alive and ends when none is. So main blocked there for good for less
+/// than that is debugpy's wait, not the program's (seen on `daemon_exit.py`: main blocked for
+/// more than 60 ms after the last non-daemon thread had ended, then the process exited 0).
+const EXIT_JOIN_HOLD: Duration = Duration::from_millis(500);
+
+/// Whether every thread of a Python program run by debugpy is blocked for good: `None` if
+/// not, else how long the picture must hold first. `listed`: the names debugpy lists as the
+/// program's threads.
+async fn python_stuck(
+    sample: &hang::Sample,
+    pid: u32,
+    listed: &[String],
+    pyspy: Option<&Path>,
+) -> Option<Duration> {
+    if listed.is_empty() {
+        // A program on its way out may take debugpy's server with it: no answer is no
+        // hang, and the exit event follows.
+        return None;
+    }
+    let alive = |tid: &u32| {
+        sample
+            .get(tid)
+            .is_some_and(|t| t.state != hang::ThreadState::Gone)
+    };
+    let main_unlisted = alive(&pid) && !listed.iter().any(|n| n == "MainThread");
+    let hold = if main_unlisted {
+        EXIT_JOIN_HOLD
+    } else {
+        Duration::ZERO
+    };
+    if let Some(names) = match pyspy {
+        Some(p) => crate::os::pyspy::thread_names(p, pid).await,
+        None => None,
+    } {
+        // The program's threads by OS id: the listed names, and the main thread while it
+        // lives (CPython unlists it once its body is over and it joins the others).
+        let program: Vec<u32> = names
+            .iter()
+            .filter(|(tid, name)| listed.contains(name) || **tid == pid)
+            .map(|(tid, _)| *tid)
+            .filter(alive)
+            .collect();
+        let every_listed_found = listed.iter().all(|n| names.values().any(|m| m == n));
+        let stuck = every_listed_found
+            && !program.is_empty()
+            && program.iter().all(|tid| {
+                sample
+                    .get(tid)
+                    .is_some_and(|t| t.state == hang::ThreadState::BlockedForever)
+            });
+        return stuck.then_some(hold);
+    }
+    // Without py-spy: as many threads blocked for good as the program has, the main thread
+    // counted while it lives even when debugpy no longer lists it.
+    hang::is_stuck_python(sample, listed.len() + usize::from(main_unlisted)).then_some(hold)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::os::hang::{Sample, Seen, ThreadState};
+
+    fn sample(threads: &[(u32, ThreadState)]) -> Sample {
+        threads
+            .iter()
+            .map(|&(tid, state)| (tid, Seen { state, runs: 3 }))
+            .collect()
+    }
+
+    fn names(n: &[&str]) -> Vec<String> {
+        n.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[tokio::test]
+    async fn without_py_spy_the_blocked_threads_are_counted_against_the_listed_ones() {
+        use ThreadState::*;
+        // Main (tid = pid 10) and a worker blocked; debugpy's reader waiting.
+        let s = sample(&[(10, BlockedForever), (11, Waiting), (12, BlockedForever)]);
+        let listed = names(&["MainThread", "W"]);
+        assert_eq!(
+            python_stuck(&s, 10, &listed, None).await,
+            Some(Duration::ZERO)
+        );
+        let three = names(&["MainThread", "W", "V"]);
+        assert_eq!(python_stuck(&s, 10, &three, None).await, None, "V can run");
+        assert_eq!(
+            python_stuck(&s, 10, &[], None).await,
+            None,
+            "no answer, no hang"
+        );
+    }
+
+    #[tokio::test]
+    async fn main_in_the_last_exit_join_counts_and_must_stay_blocked_longer() {
+        use ThreadState::*;
+        // CPython has taken MainThread off the list; the daemon thread waits for good; the
+        // program's last non-daemon thread sleeps. Counting only the listed two would
+        // declare a hang.
+        let s = sample(&[
+            (10, BlockedForever),
+            (11, Waiting),
+            (12, BlockedForever),
+            (13, Waiting),
+        ]);
+        let listed = names(&["Daemon", "NonDaemon"]);
+        assert_eq!(python_stuck(&s, 10, &listed, None).await, None);
+        // Once the non-daemon thread has gone, main still waits on debugpy's own non-daemon
+        // thread for up to 0.2 s: stuck only if it holds for EXIT_JOIN_HOLD.
+        let s = sample(&[(10, BlockedForever), (11, Waiting), (12, BlockedForever)]);
+        let listed = names(&["Daemon"]);
+        assert_eq!(
+            python_stuck(&s, 10, &listed, None).await,
+            Some(EXIT_JOIN_HOLD)
+        );
     }
 }

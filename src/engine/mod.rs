@@ -18,6 +18,7 @@ pub mod schedule;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use landing::look;
 pub use observe::portable_thread_name;
 pub use player::{play, Player};
 pub use results::{Outcome, RunEvent, RunOptions, StepResult, WalkthroughResult};

@@ -78,14 +78,34 @@ impl Player<'_> {
         // read in its frame (the top one, or its innermost user frame, as the dialect reads
         // a stopped thread's).
         let mut selected_frame: Option<Option<i64>> = None;
+        // Where a stack costs the adapter much (debugpy walks a thread it has not suspended
+        // only after its own 0.5 s timeout), only the stacks this step checks or looks from
+        // are asked; the others are fetched if the step departs, for the report.
+        let every_stack = !dialect.costly_stacks()
+            || self.opts.every_stack
+            || matches!(landing, Landing::Hung { .. } | Landing::StillRunning(_))
+            || step.expect.wants_explanation();
+        self.unfetched.clear();
         for t in &threads {
+            let name = portable_thread_name(&t.name, t.id, pid);
+            let wanted = every_stack
+                || Some(t.id) == stopped_id
+                || step.thread.as_deref() == Some(name.as_str())
+                || step.expect.stacks.contains_key(&name);
+            if !wanted {
+                self.unfetched.push((obs.threads.len(), t.id));
+                obs.threads.push(ObservedThread {
+                    name,
+                    frames: Vec::new(),
+                });
+                continue;
+            }
             let frames = match session.stack(t.id, self.opts.stack_levels).await {
                 Ok(f) => f,
                 // A thread debugpy cannot walk (it is starting or ending) shows no frames.
                 Err(_) if dialect.tolerates_unwalkable_threads() => Vec::new(),
                 Err(e) => return Err(e.into()),
             };
-            let name = portable_thread_name(&t.name, t.id, pid);
             if step.thread.as_deref() == Some(name.as_str()) {
                 selected_frame = Some(
                     match dialect.watch_frame() {
@@ -251,6 +271,25 @@ impl Player<'_> {
             obs.explanation = Some(self.explain(&listed, &observed, frame).await?);
         }
         Ok(obs)
+    }
+}
+
+impl Player<'_> {
+    /// After a departure: the stacks `observe` did not ask for, so that the report shows
+    /// where every thread was. Best effort: a stack the adapter refuses stays empty.
+    pub(super) async fn fetch_skipped_stacks(&mut self, obs: &mut Observation) {
+        let Some(session) = self.session.as_ref() else {
+            return;
+        };
+        let dialect = self.launcher.dialect();
+        for (i, id) in std::mem::take(&mut self.unfetched) {
+            if let (Ok(frames), Some(t)) = (
+                session.stack(id, self.opts.stack_levels).await,
+                obs.threads.get_mut(i),
+            ) {
+                t.frames = observed_frames(dialect, &frames);
+            }
+        }
     }
 }
 

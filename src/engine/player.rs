@@ -41,6 +41,18 @@ pub async fn play(
     opts: &RunOptions,
     emit: &mut (dyn FnMut(RunEvent) + Send),
 ) -> WalkthroughResult {
+    play_releasing(prep, launcher, opts, emit, Box::new(|| {})).await
+}
+
+/// [`play`], calling `release` once teardown has killed everything the walkthrough started and
+/// only waits for it to be gone (its result still says whether anything survived).
+pub async fn play_releasing(
+    prep: &Prepared,
+    launcher: &dyn Launcher,
+    opts: &RunOptions,
+    emit: &mut (dyn FnMut(RunEvent) + Send),
+    release: Box<dyn FnOnce() + Send + '_>,
+) -> WalkthroughResult {
     let started = Instant::now();
     let w = &prep.walkthrough;
     let mut player = Player::new(prep, launcher, opts);
@@ -71,7 +83,7 @@ pub async fn play(
             }
         }
     }
-    let leftovers = player.finish().await;
+    let leftovers = player.finish_then(release).await;
     WalkthroughResult {
         path: w.path.clone(),
         title: w.title.clone(),
@@ -95,6 +107,8 @@ impl<'a> Player<'a> {
             function_bps: BTreeSet::new(),
             last_stop: None,
             ended: None,
+            program_time: Duration::ZERO,
+            unfetched: Vec::new(),
         }
     }
 
@@ -108,9 +122,13 @@ impl<'a> Player<'a> {
             .get(index)
             .ok_or_else(|| format!("no step {} in {}", index + 1, w.path.display()))?;
         let t0 = Instant::now();
+        self.program_time = Duration::ZERO;
         match self.play_step(step).await {
-            Ok((observation, hang_declared_after)) => {
+            Ok((mut observation, hang_declared_after)) => {
                 let verdict = check(&step.expect, &observation);
+                if !verdict.passed() {
+                    self.fetch_skipped_stacks(&mut observation).await;
+                }
                 Ok(StepResult {
                     index,
                     title: step.title.clone(),
@@ -119,6 +137,7 @@ impl<'a> Player<'a> {
                     verdict,
                     elapsed: t0.elapsed(),
                     hang_declared_after,
+                    program_time: self.program_time,
                 })
             }
             Err(e) => {
@@ -139,10 +158,15 @@ impl<'a> Player<'a> {
 
     /// Tears the session down; returns the pids that were still alive afterwards (none,
     /// unless something escaped teardown).
-    pub async fn finish(mut self) -> Vec<u32> {
+    pub async fn finish(self) -> Vec<u32> {
+        self.finish_then(Box::new(|| {})).await
+    }
+
+    /// [`Player::finish`], calling `killed` as [`Session::end_then`] does.
+    pub async fn finish_then(mut self, killed: Box<dyn FnOnce() + Send + '_>) -> Vec<u32> {
         match self.session.take() {
             Some(session) => {
-                let report = session.end().await;
+                let report = session.end_then(killed).await;
                 report
                     .pids
                     .iter()
@@ -150,7 +174,10 @@ impl<'a> Player<'a> {
                     .filter(|&p| crate::os::procs::alive(p))
                     .collect()
             }
-            None => Vec::new(),
+            None => {
+                killed();
+                Vec::new()
+            }
         }
     }
 }
@@ -175,6 +202,11 @@ pub struct Player<'a> {
     function_bps: BTreeSet<String>,
     pub(super) last_stop: Option<Stop>,
     pub(super) ended: Option<ObservedEnd>,
+    /// This step's time waiting for the program and adapter (see `StepResult::program_time`).
+    pub(super) program_time: Duration,
+    /// Threads whose stacks this step's observation did not ask for: (index in the
+    /// observation's threads, thread id).
+    pub(super) unfetched: Vec<(usize, i64)>,
 }
 
 /// Errors that end a walkthrough without a verdict.
@@ -207,10 +239,12 @@ impl Player<'_> {
                         .as_deref()
                         .and_then(|n| self.launcher.dialect().exception_arguments(n)),
                 };
+                let launched = Instant::now();
                 let session = self
                     .launcher
                     .launch(&target, &bps, self.opts.timeouts.clone())
                     .await?;
+                self.program_time += launched.elapsed();
                 self.session = Some(session);
                 self.wait_landing(step.timeout).await?
             }

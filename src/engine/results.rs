@@ -16,10 +16,15 @@ pub struct RunOptions {
     pub step_timeout: Duration,
     /// Interval between looks at the debuggee's threads when nothing happens.
     pub hang_poll: Duration,
-    /// How many identical "stuck" looks in a row make a hang.
+    /// How many identical "stuck" looks in a row (same states, no thread scheduled in
+    /// between) make a hang.
     pub hang_samples: usize,
     /// Frames fetched per thread.
     pub stack_levels: i64,
+    /// Ask every thread's stack at every stop, even on an adapter where that is slow
+    /// (debugpy): for a presenter's screen and for `--bless`. Otherwise only the stacks a
+    /// step checks or looks from are asked there.
+    pub every_stack: bool,
     /// Extra environment for the debuggee.
     pub env: Vec<(String, String)>,
     /// Launch keys merged over the adapter profile's own (from a VS Code launch
@@ -32,11 +37,13 @@ impl Default for RunOptions {
         RunOptions {
             timeouts: Timeouts::default(),
             step_timeout: Duration::from_secs(20),
-            // Four equal looks 20 ms apart: a hang is declared ~60 ms after the program
-            // first looks stuck (was 50 ms apart, ~150 ms).
+            // Two looks 20 ms apart that find the same threads blocked for good, none of them
+            // scheduled in between: a hang is declared ~20 ms after the program first looks
+            // stuck (was four equal looks 50 ms apart, ~150 ms).
             hang_poll: Duration::from_millis(20),
-            hang_samples: 4,
+            hang_samples: 2,
             stack_levels: 64,
+            every_stack: false,
             env: Vec::new(),
             launch_extra: serde_json::Map::new(),
         }
@@ -64,6 +71,12 @@ pub struct StepResult {
     /// For hangs: how long after the last thread blocked the hang was declared (an upper
     /// bound: the detector's polling window).
     pub hang_declared_after: Option<Duration>,
+    /// How much of `elapsed` was spent waiting for the program and the adapter to land: the
+    /// launch up to the first stop, a resume up to the next stop or the exit, up to the first
+    /// all-blocked look of a hang, or the whole step timeout. The rest is dapwalk's own
+    /// (inspection requests, declaring a hang, pausing); `scripts/bench-suite` sums this into
+    /// each walkthrough's floor.
+    pub program_time: Duration,
 }
 
 /// How a walkthrough ended.

@@ -1,7 +1,7 @@
 //! Playing many walkthroughs, `jobs` at a time, each on the launcher of its track, with
 //! progress told to a callback (the output layer draws it).
 
-use super::player::play;
+use super::player::play_releasing;
 use super::results::{RunEvent, RunOptions, WalkthroughResult};
 use crate::session::Launcher;
 use crate::walkthrough::Prepared;
@@ -47,7 +47,7 @@ pub async fn play_all(
         let opts = opts.clone();
         let progress = progress.clone();
         set.spawn(async move {
-            let _permit = sem.acquire_owned().await;
+            let permit = sem.acquire_owned().await;
             let name = prep
                 .walkthrough
                 .path
@@ -65,7 +65,10 @@ pub async fn play_all(
                     });
                 }
             };
-            let r = play(&prep, launcher.as_ref(), &opts, &mut emit).await;
+            // The next walkthrough may start once this one's processes have been killed,
+            // while teardown still waits to see them gone.
+            let release = Box::new(move || drop(permit));
+            let r = play_releasing(&prep, launcher.as_ref(), &opts, &mut emit, release).await;
             progress(Progress::Finished { name });
             (i, prep, r)
         });

@@ -7,9 +7,16 @@
 //! timeout (a lock, a condition variable, a join) or held stopped by the debugger — and that
 //! picture stays the same across consecutive samples. A thread in `nanosleep` or a timed wait
 //! will wake up, so a sleeping program is not hung.
+//!
+//! "The same picture" includes how many times each thread has been scheduled
+//! (`/proc/…/schedstat`): two looks that find the same threads blocked, none of them having run
+//! in between, show a program that did not move at all for that interval, not one whose
+//! threads happened to be caught blocked twice. So two looks one polling interval apart are
+//! enough.
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// What one thread is doing, as far as deadlock detection cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,8 +77,35 @@ pub fn classify(stat: &str, syscall: &str) -> ThreadState {
     }
 }
 
-/// One look at every thread of a process: tid → state.
-pub type Sample = BTreeMap<u32, ThreadState>;
+/// One thread at one look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seen {
+    pub state: ThreadState,
+    /// How many times the thread has been scheduled so far (`schedstat`'s third field, or its
+    /// context switches from `status` where the kernel keeps no schedstat). Unchanged between
+    /// two looks: the thread did not run in between.
+    pub runs: u64,
+}
+
+/// One look at every thread of a process: tid → what it was doing.
+pub type Sample = BTreeMap<u32, Seen>;
+
+/// How many times a thread has been scheduled, from the texts of its `schedstat` ("ns on cpu,
+/// ns waiting, timeslices") or, failing that, its `status` (voluntary + involuntary switches).
+pub fn runs(schedstat: &str, status: &str) -> u64 {
+    if let Some(n) = schedstat
+        .split_whitespace()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+    {
+        return n;
+    }
+    status
+        .lines()
+        .filter(|l| l.contains("ctxt_switches:"))
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum()
+}
 
 /// Reads every thread of `pid`. `None` when the process is gone or unreadable.
 pub fn sample(pid: u32) -> Option<Sample> {
@@ -92,7 +126,19 @@ fn sample_in(proc_root: &Path, pid: u32) -> Option<Sample> {
         };
         let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
         let syscall = std::fs::read_to_string(entry.path().join("syscall")).unwrap_or_default();
-        out.insert(tid, classify(&stat, &syscall));
+        let schedstat = std::fs::read_to_string(entry.path().join("schedstat")).unwrap_or_default();
+        let status = if schedstat.is_empty() {
+            std::fs::read_to_string(entry.path().join("status")).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        out.insert(
+            tid,
+            Seen {
+                state: classify(&stat, &syscall),
+                runs: runs(&schedstat, &status),
+            },
+        );
     }
     if out.is_empty() {
         None
@@ -106,7 +152,7 @@ fn sample_in(proc_root: &Path, pid: u32) -> Option<Sample> {
 pub fn is_stuck(sample: &Sample) -> bool {
     let live: Vec<ThreadState> = sample
         .values()
-        .copied()
+        .map(|s| s.state)
         .filter(|s| *s != ThreadState::Gone)
         .collect();
     live.contains(&ThreadState::BlockedForever)
@@ -125,7 +171,7 @@ pub fn is_stuck(sample: &Sample) -> bool {
 pub fn is_stuck_python(sample: &Sample, program_threads: usize) -> bool {
     let blocked = sample
         .values()
-        .filter(|s| **s == ThreadState::BlockedForever)
+        .filter(|s| s.state == ThreadState::BlockedForever)
         .count();
     program_threads > 0 && blocked >= program_threads
 }
@@ -135,18 +181,20 @@ pub fn is_stuck_python(sample: &Sample, program_threads: usize) -> bool {
 pub fn blocked_part(sample: &Sample) -> Sample {
     sample
         .iter()
-        .filter(|(_, s)| **s == ThreadState::BlockedForever)
+        .filter(|(_, s)| s.state == ThreadState::BlockedForever)
         .map(|(t, s)| (*t, *s))
         .collect()
 }
 
-/// Decides hangs from consecutive samples: stuck, with the same threads in the same states,
-/// `needed` times in a row.
+/// Decides hangs from consecutive samples: stuck, with the same threads in the same states and
+/// none of them scheduled in between, `needed` times in a row.
 #[derive(Debug)]
 pub struct HangDetector {
     needed: usize,
     last: Option<Sample>,
     streak: usize,
+    /// When the first look of the current streak was taken.
+    since: Option<Instant>,
 }
 
 impl HangDetector {
@@ -155,6 +203,7 @@ impl HangDetector {
             needed: needed.max(1),
             last: None,
             streak: 0,
+            since: None,
         }
     }
 
@@ -172,15 +221,40 @@ impl HangDetector {
                     self.streak += 1;
                 } else {
                     self.streak = 1;
+                    self.since = Some(Instant::now());
                 }
                 self.last = Some(s);
             }
             _ => {
                 self.streak = 0;
                 self.last = None;
+                self.since = None;
             }
         }
         self.streak >= self.needed
+    }
+
+    /// Whether `sample`, judged stuck, would complete the streak: the one look at which a
+    /// judgement that costs something (asking the adapter how many threads the program has)
+    /// is worth making. The looks before it are taken as stuck on their picture alone.
+    pub fn would_declare(&self, sample: &Sample) -> bool {
+        let streak = if self.last.as_ref() == Some(sample) {
+            self.streak + 1
+        } else {
+            1
+        };
+        streak >= self.needed
+    }
+
+    /// When the current streak's first look was taken (the first look that saw the program
+    /// as it is now), if there is a streak.
+    pub fn stuck_since(&self) -> Option<Instant> {
+        self.since
+    }
+
+    /// How long the program has looked the way it does now.
+    pub fn stuck_for(&self) -> Duration {
+        self.since.map(|t| t.elapsed()).unwrap_or_default()
     }
 }
 
@@ -214,7 +288,7 @@ mod tests {
         states
             .iter()
             .enumerate()
-            .map(|(i, s)| (i as u32 + 1, *s))
+            .map(|(i, s)| (i as u32 + 1, Seen { state: *s, runs: 7 }))
             .collect()
     }
 
@@ -243,6 +317,31 @@ mod tests {
         assert!(!d.observe(Some(s(&[BlockedForever, BlockedForever]))));
         assert!(d.observe(Some(s(&[BlockedForever, BlockedForever]))));
         assert!(!d.observe(None), "a process that went away is not hung");
+    }
+
+    #[test]
+    fn a_thread_that_ran_between_two_looks_breaks_the_streak() {
+        use ThreadState::*;
+        let mut d = HangDetector::new(2);
+        let mut look = s(&[BlockedForever, BlockedForever]);
+        assert!(!d.observe(Some(look.clone())));
+        // Thread 2 was woken, ran, and blocked again where it was: same states, one more run.
+        look.get_mut(&2).unwrap().runs += 1;
+        assert!(!d.would_declare(&look));
+        assert!(!d.observe(Some(look.clone())), "it moved: not a hang yet");
+        assert!(d.would_declare(&look));
+        assert!(
+            d.observe(Some(look)),
+            "then nothing ran for an interval: hung"
+        );
+        assert!(d.stuck_since().is_some());
+    }
+
+    #[test]
+    fn counts_runs_from_schedstat_or_from_context_switches() {
+        assert_eq!(runs("187868844 11560024 361\n", ""), 361);
+        let status = "Name:\tx\nvoluntary_ctxt_switches:\t40\nnonvoluntary_ctxt_switches:\t2\n";
+        assert_eq!(runs("", status), 42);
     }
 
     #[test]
@@ -280,7 +379,7 @@ mod tests {
             seen = sample(pid);
             if seen
                 .as_ref()
-                .is_some_and(|s| s.values().all(|t| *t == ThreadState::Waiting))
+                .is_some_and(|s| s.values().all(|t| t.state == ThreadState::Waiting))
             {
                 break;
             }

@@ -4,4 +4,5 @@
 
 pub mod hang;
 pub mod procs;
+pub mod pyspy;
 pub mod run;

@@ -82,7 +82,9 @@ fn observed(s: &LastStep) -> Vec<String> {
         .filter(|l| !l.starts_with("watch ") && !l.starts_with("threads: ") && !is_stack(l))
         .map(|l| format!("  {l}"))
         .collect();
-    for (name, frames) in &s.threads {
+    // A thread whose stack was not asked (debugpy, a step that checks none of it) is listed
+    // by name only.
+    for (name, frames) in s.threads.iter().filter(|(_, f)| !f.is_empty()) {
         let shown: Vec<&str> = frames.iter().take(4).map(String::as_str).collect();
         lines.push(format!("  {name}: {}", shown.join(" <- ")));
     }

@@ -210,6 +210,7 @@ mod tests {
                 verdict,
                 elapsed: Duration::from_millis(5),
                 hang_declared_after: None,
+                program_time: Duration::ZERO,
             }],
             outcome: if passed {
                 Outcome::Passed

@@ -23,6 +23,7 @@ pub fn json_lines(out: &mut dyn Write, r: &WalkthroughResult, root: &Path) -> io
             "observed": s.verdict.observed,
             "elapsed_ms": s.elapsed.as_millis() as u64,
             "hang_declared_after_ms": s.hang_declared_after.map(|d| d.as_millis() as u64),
+            "program_ms": s.program_time.as_millis() as u64,
             "explanation": s.observation.explanation.as_ref().map(|e| json!({
                 "waits": e.waits,
                 "lines": e.lines(),
@@ -53,6 +54,7 @@ pub fn json_lines(out: &mut dyn Write, r: &WalkthroughResult, root: &Path) -> io
         "message": message,
         "line": line,
         "elapsed_ms": r.elapsed.as_millis() as u64,
+        "program_ms": r.steps.iter().map(|s| s.program_time.as_millis() as u64).sum::<u64>(),
         "leftover_pids": r.leftovers,
     });
     writeln!(out, "{v}")

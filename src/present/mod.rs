@@ -75,6 +75,8 @@ pub fn present(
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let opts = RunOptions {
         step_timeout: options.step_timeout.max(Duration::from_secs(1)),
+        // The audience sees every thread's stack.
+        every_stack: true,
         ..RunOptions::default()
     };
     let auto = options.auto;
@@ -1143,6 +1145,7 @@ expect.end = "hang"
             verdict,
             elapsed: Duration::ZERO,
             hang_declared_after: None,
+            program_time: Duration::ZERO,
         }
     }
 

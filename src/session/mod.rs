@@ -281,6 +281,8 @@ impl Launcher for Adapter {
 /// A running debug session.
 pub struct Session {
     pub dialect: &'static dyn Dialect,
+    /// The adapter's program (debugpy: the Python it runs in, whose folder may hold py-spy).
+    pub adapter_program: PathBuf,
     client: Client,
     events: Events,
     child: Option<tokio::process::Child>,
@@ -385,6 +387,7 @@ impl Session {
     ) -> Result<Session, SessionError> {
         let mut s = Session {
             dialect: adapter.dialect,
+            adapter_program: adapter.program.clone(),
             client,
             events,
             child,
@@ -906,6 +909,40 @@ impl Session {
         }
     }
 
+    /// Stops a program that dapwalk found hung, to show its stacks: by sending the debuggee
+    /// SIGSTOP where the dialect stops as quickly that way ([`Dialect::halts_by_signal`]:
+    /// lldb-dap reports the same "signal SIGSTOP" stop as for its `pause`, ~15 ms after the
+    /// signal instead of ~115 ms after the request), else, or if no stop follows, by `pause`.
+    /// Only a debuggee this session started is signalled (a replayed recording names pids of
+    /// another machine).
+    pub async fn halt(&mut self, thread_id: i64) -> Result<Option<Stop>, SessionError> {
+        self.drain();
+        let pid = self.debuggee_pid.filter(|&p| {
+            self.dialect.halts_by_signal() && self.born.is_some_and(|b| procs::started_since(p, b))
+        });
+        if let Some(pid) = pid {
+            self.forget_stacks();
+            let sent = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGSTOP,
+            );
+            if sent.is_ok() {
+                match self.wait_for_stop(self.timeouts.pause).await {
+                    Ok(StopOutcome::Stopped(s)) => return Ok(Some(s)),
+                    Ok(StopOutcome::Exited { exit_code }) => {
+                        return Err(SessionError::Exited {
+                            what: "a pause".into(),
+                            exit_code,
+                        })
+                    }
+                    Err(SessionError::Timeout { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        self.pause(thread_id).await
+    }
+
     /// Every thread with its top `levels` frames.
     pub async fn where_threads_are(&self, levels: i64) -> Result<Vec<ThreadReport>, SessionError> {
         let mut out = Vec::new();
@@ -919,7 +956,14 @@ impl Session {
     /// Ends the session and leaves nothing behind: `disconnect {terminateDebuggee}`, close
     /// the adapter's stdin, give it a moment to exit, then kill whatever still runs (the
     /// adapter's process group, its descendants, the debuggee by pid).
-    pub async fn end(mut self) -> Teardown {
+    pub async fn end(self) -> Teardown {
+        self.end_then(Box::new(|| {})).await
+    }
+
+    /// Like [`Session::end`], calling `killed` once everything has been sent its SIGKILL and
+    /// before waiting for it all to be gone (lldb-dap takes ~25 ms to exit): the scheduler
+    /// lets the next walkthrough start meanwhile.
+    pub async fn end_then(mut self, killed: Box<dyn FnOnce() + Send + '_>) -> Teardown {
         let mut report = Teardown::default();
         self.drain();
         self.refresh_descendants();
@@ -950,6 +994,7 @@ impl Session {
         }
         report.pids = self.known_pids.clone();
         report.killed = self.kill_everything();
+        killed();
         if let Some(child) = self.child.as_mut() {
             // Collect the exit status so no zombie of ours stays in the table.
             let _ = tokio::time::timeout(self.timeouts.teardown, child.wait()).await;
