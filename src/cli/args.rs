@@ -28,7 +28,8 @@ const EXAMPLES: &str = "\
 Examples:
   dapwalk run                                   play every walkthrough
   dapwalk run walkthroughs/rust/02-always-deadlock.toml -v
-  dapwalk run --jobs 2 --junit report.xml       CI: two at a time, JUnit for the dashboard
+  dapwalk run --junit report.xml                CI: JUnit for the dashboard
+  dapwalk run --jobs 1                          one at a time (default: one per core)
   dapwalk list                                  what there is to play
   dapwalk show walkthroughs/rust/01-no-deadlock.toml   the narrative as Markdown
   dapwalk present walkthroughs/rust/02-always-deadlock.toml --record talk.md
@@ -217,9 +218,11 @@ pub struct RunArgs {
     pub config: Option<String>,
     #[command(flatten)]
     pub adapters: AdapterArgs,
-    /// How many walkthroughs to play at once.
-    #[arg(long, short = 'j', default_value_t = 1, value_name = "N")]
-    pub jobs: usize,
+    /// How many walkthroughs to play at once (default: one per core; `--jobs 1` plays them
+    /// one after the other). Each walkthrough has its own adapter and program; the suite's
+    /// outcomes were measured to be the same either way (BENCHMARKS.md).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
     /// Output format on stdout.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
@@ -242,6 +245,13 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// `--jobs`, or one per core.
+    pub fn jobs(&self) -> usize {
+        self.jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1)
+    }
+
     /// `dapwalk` alone: `run` with every default.
     pub fn default_args() -> RunArgs {
         RunArgs {
@@ -249,7 +259,7 @@ impl RunArgs {
             adapter: AdapterChoice(None),
             config: None,
             adapters: AdapterArgs::default(),
-            jobs: 1,
+            jobs: None,
             format: Format::Human,
             junit: None,
             verbose: false,
