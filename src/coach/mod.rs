@@ -256,7 +256,7 @@ async fn coach_one(
         .as_ref()
         .map(|_| record::Recorder::new(opts.stdlib.clone()));
     let mut follower = follow::Follower::new(prep, adapter.dialect, link.clone(), pid_tx, recorder);
-    follower.pyspy = crate::os::pyspy::find(&adapter.program);
+    follower.pyspy = crate::os::pyspy::find(&adapter.program, &prep.root);
     let pump = proxy::pump(
         &link,
         queues,

@@ -26,7 +26,8 @@ impl Player<'_> {
         let mut detector = HangDetector::new(rule.looks(opts.hang_samples));
         let pyspy = match rule {
             HangRule::AdapterListedThreads => {
-                crate::os::pyspy::find(&self.session()?.adapter_program)
+                let root = self.prep.root.clone();
+                crate::os::pyspy::find(&self.session()?.adapter_program, &root)
             }
             HangRule::EveryThread => None,
         };
@@ -65,6 +66,7 @@ impl Player<'_> {
                 // debugpy answers a pause of threads blocked in C lock acquires with no stop
                 // (and `threads`/`stackTrace` answer without one): do not wait for it.
                 if rule == HangRule::AdapterListedThreads {
+                    self.settle_output().await?;
                     return Ok(Landing::Hung { declared_after });
                 }
                 let any = self.any_thread().await?;
@@ -163,6 +165,30 @@ impl Player<'_> {
         }
     }
 
+    /// After a hang on debugpy: what the program printed before it blocked is relayed by
+    /// debugpy's launcher on its own schedule, so a line printed just before the last thread
+    /// blocked may still be on its way. The program prints nothing more: its output is taken
+    /// once OUTPUT_QUIET passes without any (at most OUTPUT_SETTLE in all).
+    async fn settle_output(&mut self) -> Result<(), StepError> {
+        const OUTPUT_QUIET: Duration = Duration::from_millis(50);
+        const OUTPUT_SETTLE: Duration = Duration::from_secs(1);
+        let until = Instant::now() + OUTPUT_SETTLE;
+        loop {
+            let session = self.session()?;
+            let before = session.stdout.len() + session.stderr.len();
+            match session.wait_for_stop(OUTPUT_QUIET).await {
+                Err(SessionError::Timeout { .. }) => {}
+                Ok(StopOutcome::Exited { .. }) => return Ok(()),
+                Ok(StopOutcome::Stopped(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+            let session = self.session()?;
+            if session.stdout.len() + session.stderr.len() == before || Instant::now() >= until {
+                return Ok(());
+            }
+        }
+    }
+
     pub(super) async fn any_thread(&mut self) -> Result<i64, StepError> {
         if let Some(pid) = self.session()?.debuggee_pid() {
             return Ok(i64::from(pid));
@@ -232,6 +258,11 @@ where
 /// more than 60 ms after the last non-daemon thread had ended, then the process exited 0).
 const EXIT_JOIN_HOLD: Duration = Duration::from_millis(500);
 
+/// How long the picture must hold when the program's threads are counted rather than named
+/// (no py-spy, or no right to read the process): long enough for a short timed wait or sleep
+/// of a program thread to end while one of debugpy's idle threads stands in for it.
+const COUNTED_HOLD: Duration = Duration::from_millis(1500);
+
 /// Whether every thread of a Python program run by debugpy is blocked for good: `None` if
 /// not, else how long the picture must hold first. `listed`: the names debugpy lists as the
 /// program's threads.
@@ -280,8 +311,11 @@ async fn python_stuck(
         return stuck.then_some(hold);
     }
     // Without py-spy: as many threads blocked for good as the program has, the main thread
-    // counted while it lives even when debugpy no longer lists it.
-    hang::is_stuck_python(sample, listed.len() + usize::from(main_unlisted)).then_some(hold)
+    // counted while it lives even when debugpy no longer lists it. An idle _TimeoutThread of
+    // pydevd is then counted as one of the program's (it declared `12-solution4-timeout` hung
+    // while main was still in its one-second timed wait), so the picture must hold longer.
+    hang::is_stuck_python(sample, listed.len() + usize::from(main_unlisted))
+        .then_some(hold.max(COUNTED_HOLD))
 }
 
 #[cfg(test)]
@@ -308,7 +342,8 @@ mod tests {
         let listed = names(&["MainThread", "W"]);
         assert_eq!(
             python_stuck(&s, 10, &listed, None).await,
-            Some(Duration::ZERO)
+            Some(COUNTED_HOLD),
+            "counted, not named: the picture must hold longer"
         );
         let three = names(&["MainThread", "W", "V"]);
         assert_eq!(python_stuck(&s, 10, &three, None).await, None, "V can run");
@@ -334,12 +369,13 @@ mod tests {
         let listed = names(&["Daemon", "NonDaemon"]);
         assert_eq!(python_stuck(&s, 10, &listed, None).await, None);
         // Once the non-daemon thread has gone, main still waits on debugpy's own non-daemon
-        // thread for up to 0.2 s: stuck only if it holds for EXIT_JOIN_HOLD.
+        // thread for up to 0.2 s: stuck only if it holds for EXIT_JOIN_HOLD (and, counted,
+        // for the longer COUNTED_HOLD).
         let s = sample(&[(10, BlockedForever), (11, Waiting), (12, BlockedForever)]);
         let listed = names(&["Daemon"]);
         assert_eq!(
             python_stuck(&s, 10, &listed, None).await,
-            Some(EXIT_JOIN_HOLD)
+            Some(EXIT_JOIN_HOLD.max(COUNTED_HOLD))
         );
     }
 }

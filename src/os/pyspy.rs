@@ -17,17 +17,19 @@ use std::time::Duration;
 /// Set once py-spy could not read a process (no ptrace permission, say): not asked again.
 static UNUSABLE: AtomicBool = AtomicBool::new(false);
 
-/// py-spy beside `python` (a virtual environment's `bin/`, where `scripts/setup` installs it),
-/// else on PATH.
-pub fn find(python: &Path) -> Option<PathBuf> {
+/// py-spy beside `python` (a virtual environment's `bin/`), else in the project's `.venv`
+/// (where `scripts/setup` installs it; one py-spy reads every CPython version), else on PATH.
+pub fn find(python: &Path, project: &Path) -> Option<PathBuf> {
     if UNUSABLE.load(Ordering::Relaxed) {
         return None;
     }
-    let beside = python.parent().map(|d| d.join("py-spy"));
-    match beside {
-        Some(p) if p.is_file() => Some(p),
-        _ => which::which("py-spy").ok(),
-    }
+    python
+        .parent()
+        .map(|d| d.join("py-spy"))
+        .into_iter()
+        .chain([project.join(".venv/bin/py-spy")])
+        .find(|p| p.is_file())
+        .or_else(|| which::which("py-spy").ok())
 }
 
 /// OS thread id → Python thread name for every thread of `pid`, or `None` when py-spy cannot
@@ -89,7 +91,8 @@ mod tests {
     async fn names_the_threads_of_a_real_python_program() {
         // scripts/setup installs py-spy into the project's .venv.
         let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-        let pyspy = find(&python).expect("py-spy beside .venv/bin/python (scripts/setup)");
+        let pyspy = find(&python, Path::new(env!("CARGO_MANIFEST_DIR")))
+            .expect("py-spy in .venv (scripts/setup)");
         let mut child = std::process::Command::new(&python)
             .args([
                 "-c",
