@@ -69,13 +69,13 @@ pub enum HangRule {
 
 impl HangRule {
     /// How many equal looks make a hang, given the looks a program with every thread in view
-    /// needs (`base`). Under debugpy, two more: a thread that has just ended can leave
-    /// CPython's exit sequence blocked for good on its join for more than one 20 ms interval
-    /// (seen on `daemon_exit.py`, Python 3.11), so the picture must hold a little longer.
+    /// needs (`base`). Under debugpy, one more: its own threads run inside the program, and a
+    /// program thread can wait a moment on one of them (the exit join on its
+    /// CheckAliveThread, which also has a hold of its own in the engine).
     pub fn looks(self, base: usize) -> usize {
         match self {
             HangRule::EveryThread => base,
-            HangRule::AdapterListedThreads => base + 2,
+            HangRule::AdapterListedThreads => base + 1,
         }
     }
 }

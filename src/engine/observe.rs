@@ -86,12 +86,33 @@ impl Player<'_> {
             || matches!(landing, Landing::Hung { .. } | Landing::StillRunning(_))
             || step.expect.wants_explanation();
         self.unfetched.clear();
-        for t in &threads {
+        let wanted: Vec<bool> = threads
+            .iter()
+            .map(|t| {
+                let name = portable_thread_name(&t.name, t.id, pid);
+                every_stack
+                    || Some(t.id) == stopped_id
+                    || step.thread.as_deref() == Some(name.as_str())
+                    || step.expect.stacks.contains_key(&name)
+            })
+            .collect();
+        // Asked all at once where stacks are cheap: the adapter answers them in turn, without
+        // a round trip between. debugpy takes 0.65 s over each unsuspended thread's, one
+        // after the other: asked one at a time, each within its own request timeout.
+        let levels = self.opts.stack_levels;
+        let asked = threads.iter().zip(&wanted).filter(|(_, w)| **w);
+        let mut stacks = if dialect.costly_stacks() {
+            let mut out = Vec::new();
+            for (t, _) in asked {
+                out.push(session.stack(t.id, levels).await);
+            }
+            out
+        } else {
+            futures_util::future::join_all(asked.map(|(t, _)| session.stack(t.id, levels))).await
+        }
+        .into_iter();
+        for (t, wanted) in threads.iter().zip(wanted) {
             let name = portable_thread_name(&t.name, t.id, pid);
-            let wanted = every_stack
-                || Some(t.id) == stopped_id
-                || step.thread.as_deref() == Some(name.as_str())
-                || step.expect.stacks.contains_key(&name);
             if !wanted {
                 self.unfetched.push((obs.threads.len(), t.id));
                 obs.threads.push(ObservedThread {
@@ -100,7 +121,7 @@ impl Player<'_> {
                 });
                 continue;
             }
-            let frames = match session.stack(t.id, self.opts.stack_levels).await {
+            let frames = match stacks.next().unwrap_or_else(|| Ok(Vec::new())) {
                 Ok(f) => f,
                 // A thread debugpy cannot walk (it is starting or ending) shows no frames.
                 Err(_) if dialect.tolerates_unwalkable_threads() => Vec::new(),

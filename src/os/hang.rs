@@ -326,7 +326,7 @@ mod tests {
         let mut look = s(&[BlockedForever, BlockedForever]);
         assert!(!d.observe(Some(look.clone())));
         // Thread 2 was woken, ran, and blocked again where it was: same states, one more run.
-        look.get_mut(&2).unwrap().runs += 1;
+        look.get_mut(&2).expect("thread 2").runs += 1;
         assert!(!d.would_declare(&look));
         assert!(!d.observe(Some(look.clone())), "it moved: not a hang yet");
         assert!(d.would_declare(&look));

@@ -81,7 +81,7 @@ mod tests {
             "active": false, "owns_gil": false, "frames": []},
             {"pid": 5, "thread_id": 1403, "thread_name": "MainThread", "os_thread_id": 5,
             "active": false, "owns_gil": false, "frames": []}]"#;
-        let names = parse(dump).unwrap();
+        let names = parse(dump).expect("a dump");
         assert_eq!(names.get(&19829).map(String::as_str), Some("W2"));
         assert_eq!(names.get(&5).map(String::as_str), Some("MainThread"));
         assert_eq!(parse("not json"), None);
@@ -106,10 +106,10 @@ mod tests {
             .expect("python");
         let mut line = String::new();
         std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut std::io::BufReader::new(child.stdout.take().expect("piped stdout")),
             &mut line,
         )
-        .unwrap();
+        .expect("the program's first line");
         let names = thread_names(&pyspy, child.id()).await;
         let _ = child.kill();
         let _ = child.wait();
