@@ -41,6 +41,12 @@ impl Dialect for LldbDap {
         true
     }
 
+    /// "Process N exited with status = -1 (0xffffffff) lost connection": lldb-server gone,
+    /// not the program's exit.
+    fn lost_program(&self, exit_code: Option<i64>, console: &str) -> Option<String> {
+        super::lldb_lost_program(exit_code, console)
+    }
+
     fn identity(&self) -> &'static Identity {
         &IDENTITY
     }

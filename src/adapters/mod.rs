@@ -263,6 +263,11 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     fn frame_cannot_evaluate(&self, _message: &str) -> bool {
         false
     }
+    /// When an `exited` event is the debugger losing the program rather than the program's
+    /// exit: the adapter's own words for it, from its console output (`console`).
+    fn lost_program(&self, _exit_code: Option<i64>, _console: &str) -> Option<String> {
+        None
+    }
     /// Whether the adapter exits by itself after `disconnect` (else when its stdin closes).
     fn exits_on_disconnect(&self) -> bool {
         false
@@ -558,6 +563,40 @@ pub fn render_survey(
 }
 
 /// Removes the `::h0123456789abcdef` hash that legacy Rust mangling leaves on names.
+/// LLDB reports a process it lost (lldb-server gone or its connection closed) as an exit with
+/// status -1 and says "lost connection" on the console: "Process 8365 exited with status = -1
+/// (0xffffffff) lost connection" (lldb-dap 22, seen as the program exited). A program's own
+/// exit never carries those words.
+pub(crate) fn lldb_lost_program(exit_code: Option<i64>, console: &str) -> Option<String> {
+    if exit_code != Some(-1) {
+        return None;
+    }
+    console
+        .lines()
+        .rev()
+        .find(|l| l.contains("exited with status = -1") && l.contains("lost connection"))
+        .map(|l| l.trim().to_string())
+}
+
+#[cfg(test)]
+mod lost_tests {
+    #[test]
+    fn lldb_losing_the_program_is_not_an_exit_code() {
+        let console = "25\nProcess 8365 exited with status = -1 (0xffffffff) lost connection\n";
+        assert_eq!(
+            super::lldb_lost_program(Some(-1), console).as_deref(),
+            Some("Process 8365 exited with status = -1 (0xffffffff) lost connection")
+        );
+        assert_eq!(super::lldb_lost_program(Some(0), console), None);
+        let own = "Process 8365 exited with status = -1 (0xffffffff)\n";
+        assert_eq!(
+            super::lldb_lost_program(Some(-1), own),
+            None,
+            "the program's own -1"
+        );
+    }
+}
+
 pub fn strip_rust_hash(name: &str) -> String {
     let mut out = name.to_string();
     while let Some(i) = out.rfind("::h") {

@@ -22,7 +22,8 @@ impl Player<'_> {
         let opts = self.opts;
         let step_timeout = timeout.unwrap_or(opts.step_timeout);
         let deadline = Instant::now() + step_timeout;
-        let rule = self.launcher.dialect().hang_rule();
+        let dialect = self.launcher.dialect();
+        let rule = dialect.hang_rule();
         let mut detector = HangDetector::new(rule.looks(opts.hang_samples));
         let pyspy = match rule {
             HangRule::AdapterListedThreads => {
@@ -44,7 +45,15 @@ impl Player<'_> {
                     return Ok(Landing::Stopped(stop));
                 }
                 Ok(StopOutcome::Exited { exit_code }) => {
+                    let lost = dialect.lost_program(exit_code, &session.output);
                     self.program_time += waiting.elapsed();
+                    if let Some(words) = lost {
+                        return Err(StepError::Walkthrough(format!(
+                            "{} lost the program, so its end could not be checked: \"{words}\" \
+                             (the debugger's failure, not the program's exit; play it again)",
+                            dialect.name()
+                        )));
+                    }
                     return Ok(Landing::Exited(exit_code));
                 }
                 Err(SessionError::Timeout { .. }) => {}
