@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// Set once py-spy could not read a process (no ptrace permission, say): not asked again.
+/// Set once py-spy was refused the right to read a process (ptrace): not asked again.
 static UNUSABLE: AtomicBool = AtomicBool::new(false);
 
 /// py-spy beside `python` (a virtual environment's `bin/`), else in the project's `.venv`
@@ -33,19 +33,20 @@ pub fn find(python: &Path, project: &Path) -> Option<PathBuf> {
 }
 
 /// OS thread id → Python thread name for every thread of `pid`, or `None` when py-spy cannot
-/// read it (then it is not tried again in this process).
+/// read it (if it was refused permission, it is not tried again in this process).
 pub async fn thread_names(pyspy: &Path, pid: u32) -> Option<BTreeMap<u32, String>> {
     let run = tokio::process::Command::new(pyspy)
         .args(["dump", "--json", "--nonblocking", "--pid", &pid.to_string()])
         .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .output();
     let out = match tokio::time::timeout(Duration::from_secs(2), run).await {
         Ok(Ok(out)) if out.status.success() => out,
-        // The process may be on its way out; a timeout or a refusal is no answer.
-        Ok(Ok(_)) => {
-            if std::fs::metadata(format!("/proc/{pid}")).is_ok() {
+        // Only a refusal to read the process rules py-spy out for the rest of the run; a
+        // process on its way out, or a dump that failed under load, is no answer this once.
+        Ok(Ok(out)) => {
+            let said = String::from_utf8_lossy(&out.stderr).to_lowercase();
+            if said.contains("permission denied") || said.contains("operation not permitted") {
                 UNUSABLE.store(true, Ordering::Relaxed);
             }
             return None;

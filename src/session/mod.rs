@@ -898,6 +898,11 @@ impl Session {
         self.client
             .call(protocol::motion(Motion::Pause, thread_id))
             .await?;
+        self.stop_after_pause().await
+    }
+
+    /// The stop a pause (or SIGSTOP) leads to, `None` if none comes within the pause timeout.
+    async fn stop_after_pause(&mut self) -> Result<Option<Stop>, SessionError> {
         match self.wait_for_stop(self.timeouts.pause).await {
             Ok(StopOutcome::Stopped(s)) => Ok(Some(s)),
             Ok(StopOutcome::Exited { exit_code }) => Err(SessionError::Exited {
@@ -927,16 +932,8 @@ impl Session {
                 nix::sys::signal::Signal::SIGSTOP,
             );
             if sent.is_ok() {
-                match self.wait_for_stop(self.timeouts.pause).await {
-                    Ok(StopOutcome::Stopped(s)) => return Ok(Some(s)),
-                    Ok(StopOutcome::Exited { exit_code }) => {
-                        return Err(SessionError::Exited {
-                            what: "a pause".into(),
-                            exit_code,
-                        })
-                    }
-                    Err(SessionError::Timeout { .. }) => {}
-                    Err(e) => return Err(e),
+                if let Some(stop) = self.stop_after_pause().await? {
+                    return Ok(Some(stop));
                 }
             }
         }
